@@ -1,0 +1,268 @@
+"""The ``macsim`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import yaml
+
+from . import fleet, schema, texts
+from .mac import Mac
+from .store import HostStore, create_host
+from .tools import IMPLS, run
+
+DEFAULT_WORKDIR = os.environ.get("MACSIM_WORKDIR", ".macsim/fleet")
+
+
+def _host(args: argparse.Namespace) -> HostStore:
+    return HostStore(fleet.host_dir(args.workdir, args.host))
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    for name in fleet.scenario_names():
+        doc = fleet.load_scenario(name)
+        print(f"{name}: {doc['description']}")
+        if args.verbose:
+            for host, info in doc["hosts"].items():
+                state = info["state"]
+                print(f"  {host}: macOS {state['os']['version']} {state['hardware']['arch']} - {info['situation']}")
+    return 0
+
+
+def cmd_fleet_up(args: argparse.Namespace) -> int:
+    manifest = fleet.up(args.scenario, args.workdir, inventory=args.inventory, alt_wording=args.alt_wording,
+                        port=args.port, subnet=args.subnet)
+    for host in manifest["hosts"]:
+        print(f"{host['name']}: {host['user']}@{host['address']}:{host['port']} python={host['python']}")
+    if args.inventory:
+        print(f"inventory written to {args.inventory}")
+    return 0
+
+
+def cmd_fleet_down(args: argparse.Namespace) -> int:
+    stopped = fleet.down(args.workdir, purge=args.purge)
+    print(f"stopped {len(stopped)} process(es)" if stopped else "no fleet was running")
+    return 0
+
+
+def cmd_fleet_status(args: argparse.Namespace) -> int:
+    manifest = fleet.load_manifest(args.workdir)
+    for host in manifest["hosts"]:
+        alive = "up" if fleet._alive(host["pid"]) else "DOWN"
+        print(f"{host['name']}\t{host['address']}\t{alive}\t{host['dir']}")
+    return 0
+
+
+def cmd_event(args: argparse.Namespace) -> int:
+    store = _host(args)
+    with store.transaction() as state:
+        mac = Mac(state)
+        if args.event == "reboot":
+            notes = mac.reboot()
+        else:
+            user = mac.find(args.user, include_network=True)
+            if user is None:
+                raise fleet.FleetError(f"no user {args.user!r} on {args.host}")
+            if args.event == "login":
+                notes = mac.login(user, graphical=args.graphical)
+            else:
+                notes = mac.logout(user)
+    store.append_log({"tool": "macsim", "argv": ["macsim", args.event] + ([args.user] if args.event != "reboot"
+                                                                          else []), "rules": notes, "exit_code": 0})
+    for note in notes:
+        print(note)
+    return 0
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    if args.tool not in IMPLS:
+        raise fleet.FleetError(f"unknown tool {args.tool!r}; one of {', '.join(sorted(IMPLS))}")
+    return run(args.tool, fleet.host_dir(args.workdir, args.host), args.args)
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    print(json.dumps(_host(args).load(), indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    store = _host(args)
+    with store.transaction() as state:
+        for assignment in args.assignments:
+            path, sep, raw = assignment.partition("=")
+            if not sep:
+                raise fleet.FleetError(f"{assignment!r}: write FIELD=VALUE, e.g. mdm.reachable=false")
+            value = yaml.safe_load(raw)
+            target = state
+            parts = path.split(".")
+            for part in parts[:-1]:
+                target = target[int(part)] if isinstance(target, list) else target.setdefault(part, {})
+            if isinstance(target, list):
+                target[int(parts[-1])] = value
+            else:
+                target[parts[-1]] = value
+        schema.validate(json.loads(json.dumps(state)))
+    return 0
+
+
+def cmd_fault(args: argparse.Namespace) -> int:
+    store = _host(args)
+    with store.transaction() as state:
+        if args.fault_cmd == "clear":
+            state["faults"] = []
+        else:
+            fault = {"tool": args.tool, "kind": args.kind, "match": args.match or [], "times": args.times}
+            if args.seconds is not None:
+                fault["seconds"] = args.seconds
+            if args.exit_code is not None:
+                fault["exit_code"] = args.exit_code
+            if args.stdout is not None:
+                fault["stdout"] = args.stdout
+            if args.stderr is not None:
+                fault["stderr"] = args.stderr
+            state["faults"].append(fault)
+            schema.validate(json.loads(json.dumps(state)))
+    return 0
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    for record in _host(args).invocations():
+        print(json.dumps(record, sort_keys=True))
+    return 0
+
+
+def cmd_host_create(args: argparse.Namespace) -> int:
+    doc = fleet.load_scenario(args.scenario)
+    if args.name not in doc["hosts"]:
+        raise fleet.FleetError(f"scenario {args.scenario} has no host {args.name!r}; it has "
+                               f"{', '.join(doc['hosts'])}")
+    state = doc["hosts"][args.name]["state"]
+    state["sim"]["alt_wording"] = args.alt_wording
+    create_host(args.directory, state)
+    print(args.directory)
+    return 0
+
+
+def cmd_schema(_args: argparse.Namespace) -> int:
+    print(schema.describe())
+    return 0
+
+
+def cmd_texts(args: argparse.Namespace) -> int:
+    for entry in texts.REGISTRY.values():
+        if args.invented and not entry.invented:
+            continue
+        origin = "INVENTED" if entry.invented else f"attested: {entry.source}"
+        print(f"{entry.key}\t{origin}\n  {entry.text!r}" + (f"\n  alt: {entry.alt!r}" if entry.invented else ""))
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .generate import generate
+
+    print(yaml.safe_dump(generate(args.count, args.seed), sort_keys=False))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="macsim", description="Simulated Macs for testing macOS chain-of-trust automation.")
+    p.add_argument("--workdir", default=DEFAULT_WORKDIR, help="fleet work directory (default: %(default)s)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("scenarios", help="list the shipped scenarios")
+    s.add_argument("-v", "--verbose", action="store_true", help="also list each scenario's hosts")
+    s.set_defaults(func=cmd_scenarios)
+
+    f = sub.add_parser("fleet", help="bring a fleet of simulated Macs up or down")
+    fsub = f.add_subparsers(dest="fleet_cmd", required=True)
+    fu = fsub.add_parser("up", help="start every Mac of a scenario as its own sshd")
+    fu.add_argument("scenario", help="a shipped scenario name, a YAML path, or generated:COUNT[:SEED]")
+    fu.add_argument("--inventory", help="write an Ansible inventory here")
+    fu.add_argument("--alt-wording", action="store_true", help="replace every invented text with its alternative")
+    fu.add_argument("--port", type=int, default=22)
+    fu.add_argument("--subnet", help="loopback /24 to use, e.g. 127.77.20 (default: the first free one)")
+    fu.set_defaults(func=cmd_fleet_up)
+    fd = fsub.add_parser("down", help="stop every process of the fleet")
+    fd.add_argument("--purge", action="store_true", help="also delete the work directory")
+    fd.set_defaults(func=cmd_fleet_down)
+    fsub.add_parser("status", help="list the fleet's hosts").set_defaults(func=cmd_fleet_status)
+
+    for event in ("login", "logout"):
+        e = sub.add_parser(event, help=f"a user's {event} on a simulated Mac (applies the {event}-time rules)")
+        e.add_argument("host")
+        e.add_argument("user")
+        if event == "login":
+            e.add_argument("--graphical", action="store_true", help="a login at the login window")
+        e.set_defaults(func=cmd_event, event=event, graphical=False)
+    r = sub.add_parser("reboot", help="restart a simulated Mac")
+    r.add_argument("host")
+    r.set_defaults(func=cmd_event, event="reboot", user=None)
+
+    x = sub.add_parser("exec", help="run a simulated tool on a host directly, without SSH")
+    x.add_argument("host")
+    x.add_argument("tool")
+    x.add_argument("args", nargs=argparse.REMAINDER)
+    x.set_defaults(func=cmd_exec)
+
+    st = sub.add_parser("state", help="print a host's state")
+    st.add_argument("host")
+    st.set_defaults(func=cmd_state)
+    se = sub.add_parser("set", help="change a host's state: FIELD=VALUE (YAML value), e.g. mdm.reachable=false")
+    se.add_argument("host")
+    se.add_argument("assignments", nargs="+")
+    se.set_defaults(func=cmd_set)
+    lg = sub.add_parser("log", help="print a host's invocation log (JSON lines)")
+    lg.add_argument("host")
+    lg.set_defaults(func=cmd_log)
+
+    fl = sub.add_parser("fault", help="inject or clear faults")
+    flsub = fl.add_subparsers(dest="fault_cmd", required=True)
+    fa = flsub.add_parser("add")
+    fa.add_argument("host")
+    fa.add_argument("--tool", required=True, choices=schema.TOOLS)
+    fa.add_argument("--kind", required=True, choices=schema.FAULT_KINDS)
+    fa.add_argument("--match", action="append", help="an argv word that must be present (repeatable)")
+    fa.add_argument("--seconds", type=float)
+    fa.add_argument("--exit-code", type=int)
+    fa.add_argument("--stdout")
+    fa.add_argument("--stderr")
+    fa.add_argument("--times", type=int, default=-1)
+    fa.set_defaults(func=cmd_fault)
+    fc = flsub.add_parser("clear")
+    fc.add_argument("host")
+    fc.set_defaults(func=cmd_fault)
+
+    hc = sub.add_parser("host", help="create a single host directory (no SSH) from a scenario")
+    hsub = hc.add_subparsers(dest="host_cmd", required=True)
+    hcc = hsub.add_parser("create")
+    hcc.add_argument("directory")
+    hcc.add_argument("--scenario", required=True)
+    hcc.add_argument("--name", required=True, help="the scenario host to copy")
+    hcc.add_argument("--alt-wording", action="store_true")
+    hcc.set_defaults(func=cmd_host_create)
+
+    sub.add_parser("schema", help="describe the state schema").set_defaults(func=cmd_schema)
+    t = sub.add_parser("texts", help="list every text the tools print, attested or invented")
+    t.add_argument("--invented", action="store_true")
+    t.set_defaults(func=cmd_texts)
+    g = sub.add_parser("generate", help="print a generated scenario of COUNT Macs")
+    g.add_argument("count", type=int)
+    g.add_argument("--seed", type=int, default=1)
+    g.set_defaults(func=cmd_generate)
+    return p
+
+
+def main(argv: list | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (fleet.FleetError, schema.StateError) as exc:
+        print(f"macsim: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,450 @@
+"""Bring a fleet of simulated Macs up and down.
+
+Each Mac is an ``sshd`` listening on port 22 of its own loopback address, started
+in its own mount and UTS namespaces. Inside them, overlays put the simulated tools
+at Apple's paths (``/usr/bin``, ``/usr/sbin``), the Mac's Python at
+``/usr/bin/python3`` (or nothing, or the installer stub), an admin login user with
+passwordless ``sudo`` in ``/etc``, and make ``/root`` traversable so the Pythons
+under pyenv can run. The host's own file system is never written outside the
+fleet's work directory; every mount disappears with the namespace's last process.
+"""
+
+from __future__ import annotations
+
+import copy
+import glob
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from . import store as store_mod
+from .schema import StateError, Version, validate
+from .tools import PATHS
+
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
+DEFAULT_SSH_USER = "macadmin"
+MANAGED_PYTHON = "/usr/local/bin/managed_python3"
+
+
+class FleetError(RuntimeError):
+    pass
+
+
+# ---- scenarios ---------------------------------------------------------------------------
+def scenario_names() -> list[str]:
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yml"))
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_scenario(name_or_path: str) -> dict:
+    """A scenario by shipped name, a path to a YAML file, or ``generated:N[:SEED]``."""
+    if name_or_path.startswith("generated:"):
+        from .generate import generate
+
+        parts = name_or_path.split(":")
+        try:
+            count = int(parts[1])
+            seed = int(parts[2]) if len(parts) > 2 else 1
+        except (IndexError, ValueError):
+            raise FleetError("generated scenarios are written generated:COUNT[:SEED], e.g. generated:50:7")
+        return normalise(generate(count, seed), "generated")
+    path = Path(name_or_path)
+    if not path.exists():
+        path = SCENARIO_DIR / f"{name_or_path}.yml"
+    if not path.exists():
+        raise FleetError(f"no scenario {name_or_path!r}: not a file, and not one of {', '.join(scenario_names())}")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise FleetError(f"{path}: not valid YAML: {exc}") from exc
+    return normalise(doc, str(path))
+
+
+def normalise(doc: dict, where: str) -> dict:
+    """Validate every host of a scenario; returns {'description', 'ssh_user', 'hosts': {name: state}}."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("hosts"), dict) or not doc["hosts"]:
+        raise FleetError(f"{where}: a scenario is a mapping with a non-empty 'hosts' mapping")
+    defaults = doc.get("defaults") or {}
+    hosts = {}
+    for name, spec in doc["hosts"].items():
+        spec = _merge(defaults, spec or {})
+        meta = {k: spec.pop(k) for k in ("ssh_user", "situation") if k in spec}
+        spec.setdefault("hostname", name)
+        try:
+            state = validate(spec)
+        except StateError as exc:
+            raise FleetError(f"{where}: hosts.{name}.{exc}") from exc
+        hosts[name] = {"state": state, "ssh_user": meta.get("ssh_user", doc.get("ssh_user", DEFAULT_SSH_USER)),
+                       "situation": meta.get("situation", "")}
+    return {"description": doc.get("description", ""), "hosts": hosts}
+
+
+# ---- Pythons -------------------------------------------------------------------------------
+def find_python(version: str) -> str | None:
+    """A real interpreter for the simulated Mac's Python ``version`` (pyenv first, then PATH)."""
+    env = os.environ.get(f"MACSIM_PYTHON{version.replace('.', '')}")
+    if env and os.access(env, os.X_OK):
+        return env
+    roots = [os.environ.get("PYENV_ROOT", ""), os.path.expanduser("~/.pyenv"), "/root/.pyenv"]
+    for root in roots:
+        for candidate in sorted(glob.glob(os.path.join(root, "versions", f"{version}.*", "bin", f"python{version}")),
+                                reverse=True):
+            if os.access(candidate, os.X_OK):
+                return candidate
+    found = shutil.which(f"python{version}")
+    return found
+
+
+def python_plan(state: dict) -> tuple[str, str | None]:
+    """What /usr/bin/python3 is on this Mac: (kind, version)."""
+    kind, version = state["python"]["kind"], state["python"]["version"]
+    if kind == "auto":
+        v = Version(state["os"]["version"])
+        if v.below(10, 15):
+            return "none", None
+        return "clt", version or ("3.8" if v.below(12, 5) else "3.9")
+    if kind == "clt":
+        return "clt", version or ("3.8" if Version(state["os"]["version"]).below(12, 5) else "3.9")
+    if kind == "managed":
+        return "managed", version or "3.13"
+    return kind, None
+
+
+def interpreter_for(state: dict) -> str:
+    kind, _ = python_plan(state)
+    return MANAGED_PYTHON if kind == "managed" else "/usr/bin/python3"
+
+
+# ---- addresses -------------------------------------------------------------------------------
+def _listening_addresses() -> set[str]:
+    found = set()
+    for table in ("/proc/net/tcp",):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local = line.split()[1]
+            hexaddr = local.split(":")[0]
+            octets = [str(int(hexaddr[i:i + 2], 16)) for i in (6, 4, 2, 0)]
+            found.add(".".join(octets))
+    return found
+
+
+def pick_subnet() -> str:
+    busy = _listening_addresses()
+    taken = {a.rsplit(".", 1)[0] for a in busy}
+    for third in range(10, 250):
+        subnet = f"127.77.{third}"
+        if subnet not in taken:
+            return subnet
+    raise FleetError("no free 127.77.X.0/24 loopback subnet")
+
+
+# ---- one host ------------------------------------------------------------------------------------
+def _wrapper(tool: str, host_dir: Path) -> str:
+    return (f"#!{sys.executable} -I\n# generated by macsim fleet up: simulated {tool}\n"
+            f"import sys\nfrom macsim.tools import run\nsys.exit(run({tool!r}, {str(host_dir)!r}, sys.argv[1:]))\n")
+
+
+def _write(path: Path, text: str, mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    os.chmod(path, mode)
+
+
+def _free_uid(start: int = 600) -> int:
+    uid = start
+    while True:
+        try:
+            pwd.getpwuid(uid)
+        except KeyError:
+            return uid
+        uid += 1
+
+
+def _prepare_host(workdir: Path, name: str, info: dict, address: str, port: int, pubkey: str) -> dict:
+    state = info["state"]
+    host_dir = workdir / "hosts" / name
+    if host_dir.exists():
+        shutil.rmtree(host_dir)
+    store_mod.create_host(host_dir, state)
+    sim = host_dir / "root"
+    uppers = {"/usr/bin": sim / "usr-bin", "/usr/sbin": sim / "usr-sbin", "/etc": sim / "etc",
+              "/root": sim / "root", "/usr/local/bin": sim / "usr-local-bin"}
+    for upper in uppers.values():
+        upper.mkdir(parents=True, exist_ok=True)
+    os.chmod(uppers["/root"], 0o711)
+    for tool, path in PATHS.items():
+        target = uppers[os.path.dirname(path)] / os.path.basename(path)
+        _write(target, _wrapper(tool, host_dir), 0o755)
+    # /usr/bin/python3: the Command Line Tools' Python, the installer stub, or nothing.
+    kind, version = python_plan(state)
+    for other in glob.glob("/usr/bin/python3*") + glob.glob("/usr/local/bin/python3*"):
+        whiteout = uppers[os.path.dirname(other)] / os.path.basename(other)
+        if not whiteout.exists():
+            os.mknod(whiteout, 0o600 | 0o020000, os.makedev(0, 0))  # overlayfs whiteout: hide the host's
+    py3 = uppers["/usr/bin"] / "python3"
+    if py3.exists() or py3.is_symlink():
+        py3.unlink()
+    if kind == "clt":
+        real = find_python(version)
+        if not real:
+            raise FleetError(f"{name}: needs Python {version} for /usr/bin/python3 and none was found "
+                             f"(install it with pyenv, or set MACSIM_PYTHON{version.replace('.', '')})")
+        os.symlink(real, py3)
+    elif kind == "stub":
+        _write(py3, _wrapper("python3", host_dir), 0o755)
+    else:
+        os.mknod(py3, 0o600 | 0o020000, os.makedev(0, 0))
+    if kind == "managed":
+        real = find_python(version) or find_python("3.9")
+        if not real:
+            raise FleetError(f"{name}: no Python found for the managed Python")
+        managed = uppers["/usr/local/bin"] / "managed_python3"
+        if managed.exists():
+            managed.unlink()
+        os.symlink(real, managed)
+    # The admin login user, reached by key, with sudo for become.
+    user = info["ssh_user"]
+    mac_user = next((u for u in state["users"] if u["name"] == user), None)
+    uid = mac_user["uid"] if mac_user else 499
+    try:
+        pwd.getpwuid(uid)
+        uid = _free_uid()
+    except KeyError:
+        pass
+    home = host_dir / "home" / user
+    home.mkdir(parents=True, exist_ok=True)
+    etc = uppers["/etc"]
+    passwd = Path("/etc/passwd").read_text()
+    group = Path("/etc/group").read_text()
+    shadow = Path("/etc/shadow").read_text() if os.access("/etc/shadow", os.R_OK) else ""
+    _write(etc / "passwd", passwd + f"{user}:x:{uid}:{uid}:{user}:{home}:/bin/bash\n", 0o644)
+    _write(etc / "group", group + f"{user}:x:{uid}:\n", 0o644)
+    _write(etc / "shadow", shadow + f"{user}:*:19000:0:99999:7:::\n", 0o640)
+    _write(etc / "hostname", name + "\n", 0o644)
+    _write(etc / "sudoers.d" / "macsim", f"{user} ALL=(ALL) NOPASSWD: ALL\n", 0o440)
+    for path in (host_dir, home):
+        os.chown(path, uid, uid)
+    for child in host_dir.iterdir():
+        if child.is_file():
+            os.chown(child, uid, uid)
+    key = host_dir / "ssh_host_ed25519_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True,
+                   stdout=subprocess.DEVNULL)
+    config = host_dir / "sshd_config"
+    _write(config, "\n".join([
+        f"ListenAddress {address}", f"Port {port}", f"HostKey {key}", f"PidFile {host_dir / 'sshd.pid'}",
+        f"AuthorizedKeysFile {workdir / 'ssh' / 'authorized_keys'}", "StrictModes no", "UsePAM no",
+        "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PermitRootLogin no",
+        f"AllowUsers {user}", "MaxStartups 200:30:400", "MaxSessions 100", "LogLevel ERROR",
+        "Subsystem sftp internal-sftp", "AcceptEnv LANG LC_*", "",
+    ]), 0o644)
+    mounts = [{"target": target, "upper": str(upper), "work": str(host_dir / "work" / upper.name)}
+              for target, upper in uppers.items() if os.path.isdir(target)]
+    for m in mounts:
+        Path(m["work"]).mkdir(parents=True, exist_ok=True)
+    plan = {"name": name, "hostname": name, "mounts": mounts, "sshd": shutil.which("sshd") or "/usr/sbin/sshd",
+            "config": str(config), "log": str(host_dir / "sshd.log")}
+    (host_dir / "init.json").write_text(json.dumps(plan, indent=2))
+    return {"name": name, "address": address, "port": port, "user": user, "uid": uid, "dir": str(host_dir),
+            "interpreter": interpreter_for(state), "python": kind, "situation": info["situation"]}
+
+
+def host_init(plan_path: str) -> None:  # pragma: no cover - runs inside the new namespaces
+    """Inside the new namespaces: mount the overlays, set the host name, become sshd."""
+    plan = json.loads(Path(plan_path).read_text())
+    subprocess.run(["mount", "--make-rprivate", "/"], check=True)
+    for m in plan["mounts"]:
+        subprocess.run(["mount", "-t", "overlay", "macsim", "-o",
+                        f"lowerdir={m['target']},upperdir={m['upper']},workdir={m['work']}", m["target"]],
+                       check=True)
+    socket.sethostname(plan["hostname"])
+    os.makedirs("/run/sshd", exist_ok=True)
+    os.execv(plan["sshd"], [plan["sshd"], "-D", "-e", "-f", plan["config"]])
+
+
+def _wait_listening(address: str, port: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((address, port), timeout=0.5) as sock:
+                banner = sock.recv(64)
+                if banner.startswith(b"SSH-"):
+                    return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def _mnt_ns(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/mnt")
+    except OSError:
+        return None
+
+
+# ---- the fleet -------------------------------------------------------------------------------------
+def manifest_path(workdir: Path) -> Path:
+    return workdir / "fleet.json"
+
+
+def up(scenario: str, workdir: str, inventory: str | None = None, alt_wording: bool = False,
+       port: int = 22, subnet: str | None = None) -> dict:
+    if os.geteuid() != 0:
+        raise FleetError("macsim fleet up needs root: it creates mount namespaces and starts sshd")
+    for tool in ("unshare", "mount", "ssh-keygen"):
+        if not shutil.which(tool):
+            raise FleetError(f"macsim fleet up needs {tool} on PATH")
+    if not (shutil.which("sshd") or os.path.exists("/usr/sbin/sshd")):
+        raise FleetError("macsim fleet up needs sshd: install openssh-server")
+    doc = load_scenario(scenario)
+    wd = Path(workdir).resolve()
+    if manifest_path(wd).exists():
+        raise FleetError(f"a fleet is already up in {wd}; run 'macsim fleet down --workdir {wd}' first")
+    wd.mkdir(parents=True, exist_ok=True)
+    os.chmod(wd, 0o755)
+    ssh = wd / "ssh"
+    ssh.mkdir(exist_ok=True)
+    key = ssh / "id_ed25519"
+    if not key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "macsim", "-f", str(key)], check=True,
+                       stdout=subprocess.DEVNULL)
+    pubkey = (ssh / "id_ed25519.pub").read_text()
+    _write(ssh / "authorized_keys", pubkey, 0o644)
+    subnet = subnet or pick_subnet()
+    hosts = []
+    manifest = {"scenario": scenario, "workdir": str(wd), "subnet": subnet, "hosts": hosts, "key": str(key)}
+    try:
+        for index, (name, info) in enumerate(doc["hosts"].items()):
+            if alt_wording:
+                info["state"]["sim"]["alt_wording"] = True
+            address = f"{subnet}.{index + 2}"
+            entry = _prepare_host(wd, name, info, address, port, pubkey)
+            log = open(Path(entry["dir"]) / "host.log", "wb")
+            proc = subprocess.Popen(
+                ["unshare", "--mount", "--uts", "--propagation", "private", "--", sys.executable, "-m",
+                 "macsim.hostinit", str(Path(entry["dir"]) / "init.json")],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            log.close()
+            entry["pid"] = proc.pid
+            hosts.append(entry)
+            manifest_path(wd).write_text(json.dumps(manifest, indent=2))
+        for entry in hosts:
+            if not _wait_listening(entry["address"], port, 15):
+                text = (Path(entry["dir"]) / "host.log").read_text(errors="replace")[-2000:]
+                raise FleetError(f"{entry['name']}: sshd did not start on {entry['address']}:{port}:\n{text}")
+            entry["mntns"] = _mnt_ns(entry["pid"])
+        manifest_path(wd).write_text(json.dumps(manifest, indent=2))
+    except BaseException:
+        down(str(wd))
+        raise
+    if inventory:
+        write_inventory(manifest, inventory)
+    return manifest
+
+
+def write_inventory(manifest: dict, path: str) -> None:
+    hosts = {}
+    for entry in manifest["hosts"]:
+        hosts[entry["name"]] = {
+            "ansible_host": entry["address"],
+            "ansible_port": entry["port"],
+            "ansible_user": entry["user"],
+            "ansible_ssh_private_key_file": manifest["key"],
+            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+            "ansible_python_interpreter": entry["interpreter"],
+            "ansible_become_method": "ansible.builtin.sudo",
+        }
+    doc = {"all": {"children": {"macs": {"hosts": hosts}}}}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("---\n# written by macsim fleet up\n" + yaml.safe_dump(doc, sort_keys=True))
+
+
+def load_manifest(workdir: str) -> dict:
+    path = manifest_path(Path(workdir).resolve())
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FleetError(f"no fleet is up in {Path(workdir).resolve()} (no fleet.json)")
+
+
+def _namespace_pids(namespaces: set) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and _mnt_ns(int(entry)) in namespaces:
+            pids.append(int(entry))
+    return pids
+
+
+def down(workdir: str, purge: bool = False) -> list[str]:
+    """Stop every process of the fleet (every process in its hosts' namespaces); return what was stopped."""
+    wd = Path(workdir).resolve()
+    try:
+        manifest = load_manifest(str(wd))
+    except FleetError:
+        return []
+    namespaces = {h.get("mntns") or _mnt_ns(h["pid"]) for h in manifest["hosts"]} - {None}
+    own = _mnt_ns(os.getpid())
+    namespaces.discard(own)
+    stopped = []
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = set(_namespace_pids(namespaces)) | {h["pid"] for h in manifest["hosts"] if _alive(h["pid"])}
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+                stopped.append(str(pid))
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and (
+                _namespace_pids(namespaces) or any(_alive(h["pid"]) for h in manifest["hosts"])):
+            time.sleep(0.05)
+        if not _namespace_pids(namespaces) and not any(_alive(h["pid"]) for h in manifest["hosts"]):
+            break
+    manifest_path(wd).unlink(missing_ok=True)
+    if purge:
+        shutil.rmtree(wd, ignore_errors=True)
+    return stopped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def host_dir(workdir: str | None, host: str) -> str:
+    """A host given as a directory holding state.json, or a host name of the fleet in ``workdir``."""
+    if os.path.isfile(os.path.join(host, store_mod.STATE_FILE)):
+        return host
+    if workdir:
+        candidate = Path(workdir).resolve() / "hosts" / host
+        if (candidate / store_mod.STATE_FILE).is_file():
+            return str(candidate)
+    raise FleetError(f"no simulated Mac {host!r}: give a host directory or a host name with --workdir")

@@ -1,0 +1,230 @@
+"""Running one simulated tool: faults, locking, streams, prompts and the invocation log."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import random
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, TextIO
+
+from . import texts
+from .mac import Mac
+from .schema import StateError
+from .store import HostStore
+
+
+class UsageError(Exception):
+    """The arguments are not something the real tool accepts."""
+
+
+@dataclass
+class Ctx:
+    """What a tool implementation sees: the Mac, argv, streams and helpers."""
+
+    tool: str
+    argv: list
+    mac: Mac
+    stdin: TextIO
+    stdout: TextIO
+    stderr: TextIO
+    tty: TextIO | None
+    euid: int
+    alt: bool
+    stdin_bytes: int = 0
+    tty_bytes: int = 0
+    notes: list = field(default_factory=list)
+
+    def t(self, key: str, **values: object) -> str:
+        return texts.render(key, alt=self.alt, **values)
+
+    def out(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+
+    def err(self, text: str) -> None:
+        self.stderr.write(text + "\n")
+
+    def nslog(self, text: str) -> None:
+        """sysadminctl logs through NSLog: stderr, every line prefixed with a timestamp and pid:tid."""
+        now = datetime.datetime.now()
+        stamp = now.strftime("%Y-%m-%d %H:%M:%S.") + f"{now.microsecond // 1000:03d}"
+        pid = os.getpid()
+        tid = pid * 7 + threading.get_ident() % 1000
+        for line in text.split("\n"):
+            self.stderr.write(f"{stamp} {self.tool}[{pid}:{tid}] {line}\n")
+
+    def read_stdin_line(self) -> str | None:
+        line = self.stdin.readline()
+        if not line:
+            return None
+        self.stdin_bytes += len(line.encode("utf-8"))
+        return line.rstrip("\r\n")
+
+    def read_stdin_all(self) -> str:
+        data = self.stdin.read()
+        self.stdin_bytes += len(data.encode("utf-8"))
+        return data
+
+    def prompt(self, text: str, secret: bool = True) -> str | None:
+        """Ask on the controlling terminal, as getpass/readpassphrase do; without one, use stdin."""
+        if self.tty is not None:
+            self.tty.write(text)
+            self.tty.flush()
+            line = self.tty.readline()
+            if not line:
+                return None
+            self.tty_bytes += len(line.encode("utf-8"))
+            if secret:
+                self.tty.write("\n")
+                self.tty.flush()
+            return line.rstrip("\r\n")
+        self.stderr.write(text)
+        self.stderr.flush()
+        return self.read_stdin_line()
+
+    def require_root(self, key: str, code: int) -> None:
+        if self.euid != 0:
+            raise ToolExit(code, err=self.t(key))
+
+
+class ToolExit(Exception):
+    """Stop the tool with this exit code, optionally printing to stderr first."""
+
+    def __init__(self, code: int, err: str | None = None, out: str | None = None) -> None:
+        super().__init__(code)
+        self.code, self.err_text, self.out_text = code, err, out
+
+
+def _open_tty() -> TextIO | None:
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return None
+    return io.TextIOWrapper(io.FileIO(fd, "r+"), encoding="utf-8", write_through=True)
+
+
+def _matching_fault(state: dict, tool: str, argv: list) -> tuple[int, dict] | None:
+    for index, fault in enumerate(state["faults"]):
+        if fault["tool"] == tool and all(word in argv for word in fault["match"]) and fault["times"] != 0:
+            return index, fault
+    return None
+
+
+def _consume_fault(store: HostStore, tool: str, argv: list) -> None:
+    with store.transaction() as state:
+        found = _matching_fault(state, tool, argv)
+        if found and found[1]["times"] > 0:
+            state["faults"][found[0]]["times"] -= 1
+
+
+def run_tool(tool: str, host_dir: str, argv: list, impl: Callable[[Ctx], int], *,
+             stdin: TextIO | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None,
+             tty: TextIO | None | bool = True, euid: int | None = None) -> int:
+    """Run ``impl`` as the simulated ``tool`` on the host at ``host_dir``; return the exit code."""
+    stdin = stdin if stdin is not None else sys.stdin
+    stdout = stdout if stdout is not None else sys.stdout
+    stderr = stderr if stderr is not None else sys.stderr
+    euid = os.geteuid() if euid is None else euid
+    store = HostStore(host_dir)
+    started = time.monotonic()
+    record = {"tool": tool, "argv": [tool] + list(argv), "euid": euid, "pid": os.getpid(),
+              "time": datetime.datetime.now().isoformat(timespec="milliseconds")}
+    code = 0
+    ctx = None
+    try:
+        state = store.load()
+        found = _matching_fault(state, tool, argv)
+        if found:
+            fault = found[1]
+            record["fault"] = fault["kind"]
+            _consume_fault(store, tool, argv)
+            if fault["kind"] in ("latency", "hang"):
+                time.sleep(fault["seconds"])
+                if fault["kind"] == "hang":
+                    code = 1
+                    return code
+            elif fault["kind"] == "crash":
+                stderr.write((fault["stderr"] or f"{tool}: Segmentation fault: 11") + "\n")
+                code = fault["exit_code"] if fault["exit_code"] else 139
+                return code
+            elif fault["kind"] == "garbage":
+                rnd = random.Random(" ".join(argv))
+                stdout.write("".join(rnd.choice("#@%&*!?~^01xyz \t") for _ in range(96)) + "\n\x1b[?25h\n")
+                code = 0
+                return code
+            elif fault["kind"] == "canned":
+                stdout.write(fault["stdout"])
+                stderr.write(fault["stderr"])
+                code = fault["exit_code"]
+                return code
+        with store.transaction() as state:
+            mac = Mac(state)
+            alt = bool(state["sim"]["alt_wording"]) or texts.alt_from_env()
+            real_tty = _open_tty() if tty is True else (tty or None)
+            ctx = Ctx(tool=tool, argv=list(argv), mac=mac, stdin=stdin, stdout=stdout, stderr=stderr,
+                      tty=real_tty, euid=euid, alt=alt)
+            try:
+                code = impl(ctx)
+            except ToolExit as stop:
+                if stop.out_text:
+                    ctx.out(stop.out_text)
+                if stop.err_text:
+                    if tool == "sysadminctl":
+                        ctx.nslog(stop.err_text)
+                    else:
+                        ctx.err(stop.err_text)
+                code = stop.code
+            finally:
+                if real_tty is not None and tty is True:
+                    real_tty.close()
+        return code
+    except StateError as exc:
+        stderr.write(f"macsim: {tool}: the simulated Mac's state is invalid: {exc}\n")
+        code = 70
+        return code
+    finally:
+        stdout.flush()
+        stderr.flush()
+        record["exit_code"] = code
+        record["duration"] = round(time.monotonic() - started, 4)
+        record["stdin_bytes"] = ctx.stdin_bytes if ctx else 0
+        record["tty_bytes"] = ctx.tty_bytes if ctx else 0
+        if ctx and ctx.notes:
+            record["rules"] = ctx.notes
+        try:
+            store.append_log(record)
+        except OSError:
+            pass
+
+
+def capture(tool: str, host_dir: str, argv: list, impl: Callable[[Ctx], int], stdin_text: str = "",
+            tty_text: str | None = None, euid: int = 0) -> tuple[int, str, str]:
+    """Run a tool in-process with captured streams (for tests and ``macsim exec``)."""
+    out, err = io.StringIO(), io.StringIO()
+    tty = None
+    if tty_text is not None:
+        tty = _FakeTty(tty_text)
+    code = run_tool(tool, host_dir, argv, impl, stdin=io.StringIO(stdin_text), stdout=out, stderr=err,
+                    tty=tty if tty is not None else False, euid=euid)
+    return code, out.getvalue(), err.getvalue()
+
+
+class _FakeTty(io.StringIO):
+    """A terminal for in-process tests: reads the given answers, records prompts."""
+
+    def __init__(self, answers: str) -> None:
+        super().__init__(answers)
+        self.prompts: list = []
+
+    def write(self, text: str) -> int:  # prompts go to the screen, not into the answers
+        self.prompts.append(text)
+        return len(text)
+
+
+def dumps_log(store: HostStore) -> str:
+    return "\n".join(json.dumps(r) for r in store.invocations())

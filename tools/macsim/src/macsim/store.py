@@ -1,0 +1,116 @@
+"""One simulated Mac on disk: its state file, its lock and its invocation log.
+
+A host directory holds ``state.json`` (validated on every load), ``lock`` (an
+``flock`` taken by every tool run for the whole read-modify-write, so parallel
+invocations keep the state consistent) and ``invocations.jsonl`` (one line per
+tool run: argv, bytes read on stdin and from the terminal, duration, exit code).
+Writes are atomic: a temporary file in the same directory, fsync, rename.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from . import schema
+
+STATE_FILE = "state.json"
+LOCK_FILE = "lock"
+LOG_FILE = "invocations.jsonl"
+
+
+class HostStore:
+    def __init__(self, directory: str | os.PathLike) -> None:
+        self.dir = Path(directory)
+
+    @property
+    def state_path(self) -> Path:
+        return self.dir / STATE_FILE
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / LOG_FILE
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        fd = os.open(self.dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def load(self) -> dict:
+        try:
+            raw = json.loads(self.state_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise schema.StateError(f"{self.state_path}: no such state file; create the host with 'macsim host create'")
+        except json.JSONDecodeError as exc:
+            raise schema.StateError(f"{self.state_path}: not valid JSON: {exc}") from exc
+        try:
+            return schema.validate(raw)
+        except schema.StateError as exc:
+            raise schema.StateError(f"{self.state_path}: {exc}") from exc
+
+    def save(self, state: dict) -> None:
+        schema.validate(json.loads(json.dumps(state)))  # never write a state that would not load
+        self._atomic_write(self.state_path, json.dumps(state, indent=2, sort_keys=True) + "\n")
+
+    def _atomic_write(self, path: Path, text: str) -> None:
+        fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=".tmp-", suffix=path.suffix)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o666)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[dict]:
+        """Lock, load, hand out the state, and save it if it was changed."""
+        with self.locked():
+            state = self.load()
+            before = json.dumps(state, sort_keys=True)
+            yield state
+            if json.dumps(state, sort_keys=True) != before:
+                self.save(state)
+
+    def append_log(self, record: dict) -> None:
+        line = json.dumps(record, sort_keys=True) + "\n"
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            os.write(fd, line.encode("utf-8"))
+        finally:
+            os.close(fd)
+
+    def invocations(self) -> list[dict]:
+        try:
+            text = self.log_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    def clear_log(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.log_path.unlink()
+
+
+def create_host(directory: str | os.PathLike, doc: dict) -> HostStore:
+    """Validate ``doc`` and write it as a new host directory."""
+    state = schema.validate(doc)
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    store = HostStore(path)
+    store.save(state)
+    return store
