@@ -62,6 +62,11 @@ def cmd_event(args: argparse.Namespace) -> int:
         mac = Mac(state)
         if args.event == "reboot":
             notes = mac.reboot()
+        elif args.event == "setup-assistant":
+            try:
+                notes = mac.setup_assistant_user(args.user, args.password, args.admin, args.full_name)
+            except ValueError as exc:
+                raise fleet.FleetError(str(exc))
         else:
             user = mac.find(args.user, include_network=True)
             if user is None:
@@ -70,8 +75,8 @@ def cmd_event(args: argparse.Namespace) -> int:
                 notes = mac.login(user, graphical=args.graphical)
             else:
                 notes = mac.logout(user)
-    store.append_log({"tool": "macsim", "argv": ["macsim", args.event] + ([args.user] if args.event != "reboot"
-                                                                          else []), "rules": notes, "exit_code": 0})
+    store.append_log({"tool": "macsim", "argv": ["macsim", args.event] + ([args.user] if args.user else []),
+                      "rules": notes, "exit_code": 0})
     for note in notes:
         print(note)
     return 0
@@ -197,6 +202,13 @@ def parser() -> argparse.ArgumentParser:
         if event == "login":
             e.add_argument("--graphical", action="store_true", help="a login at the login window")
         e.set_defaults(func=cmd_event, event=event, graphical=False)
+    sa = sub.add_parser("setup-assistant", help="Setup Assistant creates a user's account (token, owner, bootstrap)")
+    sa.add_argument("host")
+    sa.add_argument("user")
+    sa.add_argument("--password", required=True)
+    sa.add_argument("--full-name")
+    sa.add_argument("--admin", action="store_true")
+    sa.set_defaults(func=cmd_event, event="setup-assistant")
     r = sub.add_parser("reboot", help="restart a simulated Mac")
     r.add_argument("host")
     r.set_defaults(func=cmd_event, event="reboot", user=None)

@@ -242,6 +242,8 @@ def _prepare_host(workdir: Path, name: str, info: dict, address: str, port: int,
     _write(etc / "group", group + f"{user}:x:{uid}:\n", 0o644)
     _write(etc / "shadow", shadow + f"{user}:*:19000:0:99999:7:::\n", 0o640)
     _write(etc / "hostname", name + "\n", 0o644)
+    hosts_file = Path("/etc/hosts").read_text() if os.path.exists("/etc/hosts") else ""
+    _write(etc / "hosts", hosts_file + f"{address}\t{name} {name}.local\n", 0o644)
     _write(etc / "sudoers.d" / "macsim", f"{user} ALL=(ALL) NOPASSWD: ALL\n", 0o440)
     for path in (host_dir, home):
         os.chown(path, uid, uid)
@@ -319,6 +321,11 @@ def up(scenario: str, workdir: str, inventory: str | None = None, alt_wording: b
         raise FleetError("macsim fleet up needs sshd: install openssh-server")
     doc = load_scenario(scenario)
     wd = Path(workdir).resolve()
+    for parent in [p for p in wd.parents if p.exists()][:-1] + ([wd] if wd.exists() else []):
+        if not os.stat(parent).st_mode & 0o001:
+            raise FleetError(f"work directory {wd}: {parent} is not traversable by other users (mode "
+                             f"{oct(os.stat(parent).st_mode & 0o777)}); the Macs' login users must reach their "
+                             "keys and state there: choose another --workdir (for example under /tmp)")
     if manifest_path(wd).exists():
         raise FleetError(f"a fleet is already up in {wd}; run 'macsim fleet down --workdir {wd}' first")
     wd.mkdir(parents=True, exist_ok=True)

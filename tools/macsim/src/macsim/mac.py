@@ -207,6 +207,8 @@ class Mac:
             return False
         if m["enrollment"] == "ade":
             return True
+        if not m["supervised"] and v.below(11):
+            return False  # R30: supervision is required; on 11+ every device enrollment is supervised
         first = (10, 15, 4) if self.option["bootstrap_user_approved_from"] == "10.15.4" else (11,)
         if v.below(*first):
             return False  # R32: before this, only Automated Device Enrollment
@@ -235,6 +237,23 @@ class Mac:
         return True  # R42: any user, DisabledTags does not apply
 
     # ---- events --------------------------------------------------------------------------
+    def setup_assistant_user(self, name: str, password: str, admin: bool, full_name: str | None = None) -> list[str]:
+        """T1: Setup Assistant creates the user's account: a token, ownership on Apple silicon (R9, R46)."""
+        if self.find(name, include_network=True):
+            raise ValueError(f"a user named {name} exists already")
+        user = self.new_user(name, full_name=full_name or name, admin=admin, password=password,
+                             password_mode="plaintext")
+        self.state["setup_assistant_account_created"] = True
+        notes = []
+        if self.apfs:
+            self.give_token(user, owner=self.apple_silicon)
+            user["in_preboot"] = user["fv_enabled"]
+            notes.append(f"T1/R9: {name} created in Setup Assistant with a secure token")
+        if self.bootstrap_supported_here() and password:
+            escrowed = self.escrow_bootstrap()
+            notes.append("T1/R33: bootstrap token " + ("escrowed" if escrowed else "created, not escrowed (R35)"))
+        return notes
+
     def login(self, user: dict, graphical: bool) -> list[str]:
         """T5/T6: a login. Returns what happened, as rule-tagged lines."""
         notes: list[str] = []

@@ -40,8 +40,8 @@ class Ctx:
     tty_bytes: int = 0
     notes: list = field(default_factory=list)
 
-    def t(self, key: str, **values: object) -> str:
-        return texts.render(key, alt=self.alt, **values)
+    def t(self, text_key: str, /, **values: object) -> str:
+        return texts.render(text_key, alt=self.alt, **values)
 
     def out(self, text: str) -> None:
         self.stdout.write(text + "\n")

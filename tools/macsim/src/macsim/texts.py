@@ -287,12 +287,12 @@ def alt_from_env() -> bool:
     return os.environ.get("MACSIM_ALT_WORDING", "") not in ("", "0", "false", "no")
 
 
-def render(key: str, alt: bool = False, **values: object) -> str:
+def render(text_key: str, /, alt: bool = False, **values: object) -> str:
     """Return the text for ``key`` with ``values`` filled in.
 
     ``alt`` selects the alternative wording of invented texts.
     """
-    entry = REGISTRY[key]
+    entry = REGISTRY[text_key]
     template = entry.alt if (alt and entry.invented) else entry.text
     return template.format(**values) if values else template
 

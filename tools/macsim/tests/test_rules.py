@@ -1,0 +1,425 @@
+"""Each transition of macos-behaviour.md §9b that a command or an event triggers, per version and architecture."""
+
+from __future__ import annotations
+
+import plistlib
+
+import pytest
+
+from conftest import mac, strip_nslog, user
+from macsim.mac import Mac
+
+BT = {"enrollment": "ade", "bootstrap_capable": True, "bootstrap_escrowed": True}
+
+
+def grant(host, target, admin, tpw=None, apw=None):
+    return host.run("sysadminctl", "-secureTokenOn", target, "-password", "-", "-adminUser", admin,
+                    "-adminPassword", "-", stdin=f"{apw or admin + '-pw'}\n{tpw or target + '-pw'}\n")
+
+
+# ---- T2, T3: accounts made from the command line (R14, R15, R17, R18, R11a) --------------------------
+def test_t2_adduser_first_token_on_11(make_host):
+    host = make_host(doc=mac(version="11.7"))
+    host.run("sysadminctl", "-addUser", "first", "-password", "-", stdin="first-pw\n")
+    assert host.user("first")["secure_token"] is True
+    host.run("sysadminctl", "-addUser", "second", "-password", "second-pw")
+    assert host.user("second")["secure_token"] is False  # R17/R18: once a token exists, none automatically
+
+
+def test_t2_adduser_on_1015_gets_no_first_token(make_host):
+    host = make_host(doc=mac(version="10.15.7", arch="intel_t2"))
+    host.run("sysadminctl", "-addUser", "first", "-password", "first-pw", "-admin")
+    assert host.user("first")["secure_token"] is False
+
+
+def test_t2prime_adduser_authenticated_by_token_admin(make_host):
+    host = make_host(doc=mac(users=[user("admin", 501, admin=True, secure_token=True, volume_owner=True)]))
+    host.run("sysadminctl", "-addUser", "bob", "-password", "-", "-adminUser", "admin", "-adminPassword", "-",
+             stdin="admin-pw\nbob-pw\n")
+    bob = host.user("bob")
+    assert bob["secure_token"] and bob["volume_owner"]
+
+
+def test_t2_second_adduser_with_tokenless_admin_1014_2(make_host):
+    host = make_host(doc=mac(version="10.14.6", arch="intel_t2", users=[user("admin", 501, admin=True)]))
+    host.run("sysadminctl", "-addUser", "bob", "-password", "bob-pw", "-adminUser", "admin", "-adminPassword",
+             "admin-pw")
+    assert host.user("bob")["secure_token"] and host.user("admin")["secure_token"]
+
+
+def test_t3_dscl_create_then_passwd_first_token_and_disabled_tag(make_host):
+    host = make_host(doc=mac(version="12.6"))
+    for argv in (["-create", "/Users/tagged"], ["-append", "/Users/tagged", "AuthenticationAuthority",
+                                                 ";DisabledTags;SecureToken"], ["-passwd", "/Users/tagged", "pw1"]):
+        assert host.run("dscl", ".", *argv)[0] == 0
+    assert host.user("tagged")["secure_token"] is False  # R15: the tag skips this user
+    host.run("dscl", ".", "-create", "/Users/plain")
+    host.run("dscl", ".", "-passwd", "/Users/plain", "pw2")
+    assert host.user("plain")["secure_token"] is True  # R14: the first user without the tag
+
+
+def test_r4_writing_securetoken_into_authority_creates_no_token(make_host):
+    host = make_host(doc=mac(users=[user("a", 501)]))
+    host.run("dscl", ".", "-append", "/Users/a", "AuthenticationAuthority", ";SecureToken;")
+    assert ";SecureToken;" in host.run("dscl", ".", "-read", "/Users/a", "AuthenticationAuthority")[1]
+    assert host.user("a")["secure_token"] is False
+    assert "No cryptographic users" in host.run("diskutil", "apfs", "listCryptoUsers", "/")[1]
+
+
+def test_dscl_writes_need_root(make_host):
+    host = make_host(doc=mac(users=[user("a", 501)]))
+    code, _, err = host.run("dscl", ".", "-create", "/Users/x", euid=501)
+    assert code != 0 and "eDSPermissionError" in err
+
+
+# ---- T5: authentication while nobody holds a token (R10, R12, R16) ------------------------------------
+@pytest.mark.parametrize("version,users,who,expected", [
+    ("10.13.6", [user("solo", 501)], "solo", True),  # R10: the only UID >= 500 user
+    ("10.13.6", [user("one", 501), user("two", 502)], "one", False),  # R10: several users -> none
+    ("10.14.6", [user("svc", 401), user("solo", 501)], "svc", False),  # R10: UID < 500 never
+    ("10.15.7", [user("std", 501), user("adm", 502, admin=True)], "std", False),  # R12: admins only
+    ("10.15.7", [user("std", 501), user("adm", 502, admin=True)], "adm", True),
+    ("14.4", [user("hashed", 501, password_mode="prehashed", admin=True)], "hashed", True),  # R16
+    ("14.4", [user("plain", 501, admin=True)], "plain", False),  # 11+: plaintext users got theirs at password set
+])
+def test_t5_authonly_first_token(make_host, version, users, who, expected):
+    arch = "apple_silicon" if version.startswith("14") else "intel_t2"
+    host = make_host(doc=mac(version=version, arch=arch, users=users))
+    assert host.run("dscl", "/Local/Default", "-authonly", who, f"{who}-pw")[0] == 0
+    assert host.user(who)["secure_token"] is expected
+
+
+def test_t5_authonly_prompts_on_the_terminal(make_host):
+    host = make_host(doc=mac(version="10.15.7", arch="intel_t2", users=[user("adm", 501, admin=True)]))
+    assert host.run("dscl", ".", "-authonly", "adm", tty="adm-pw\n")[0] == 0
+    assert host.user("adm")["secure_token"]
+    record = host.store.invocations()[-1]
+    assert record["tty_bytes"] == len("adm-pw\n") and "adm-pw" not in " ".join(record["argv"])
+
+
+# ---- T6/T7: graphical login and logout (R33-R36, R41, R42, R55) ---------------------------------------------
+def login(host, name, graphical=True):
+    with host.store.transaction() as state:
+        m = Mac(state)
+        return m.login(m.find(name, include_network=True), graphical=graphical)
+
+
+@pytest.mark.parametrize("version,kind,expected", [
+    ("10.15.7", "mobile", True), ("10.15.7", "managed_admin", True), ("10.15.7", "local", False),  # R41
+    ("11.7", "local", True), ("14.4", "mobile", True), ("14.4", "network", False),  # R42, R21
+])
+def test_t6_bootstrap_grant_at_graphical_login(make_host, version, kind, expected):
+    arch = "intel_t2" if version.startswith("10") else "apple_silicon"
+    host = make_host(doc=mac(version=version, arch=arch, mdm=BT,
+                             users=[user("holder", 501, admin=True, secure_token=True), user("u", 502, kind=kind)]))
+    login(host, "u")
+    assert host.user("u")["secure_token"] is expected
+    if expected and arch == "apple_silicon":
+        assert host.user("u")["volume_owner"]
+
+
+def test_t6_no_bootstrap_grant_for_blank_password_unreachable_mdm_or_ssh_login(make_host):
+    host = make_host(doc=mac(version="14.4", mdm=dict(BT, reachable=False),
+                             users=[user("u", 502), user("blank", 503, password="")]))
+    login(host, "u")
+    assert not host.user("u")["secure_token"]
+    host.edit(mdm__reachable=True)
+    login(host, "blank")
+    assert not host.user("blank")["secure_token"]  # R42: not blank passwords
+    login(host, "u", graphical=False)
+    assert not host.user("u")["secure_token"]  # R42: not with login/su
+    login(host, "u")
+    assert host.user("u")["secure_token"]
+
+
+def test_t6_token_user_login_creates_and_escrows_bootstrap(make_host):
+    mdm = {"enrollment": "ade", "bootstrap_capable": True, "reachable": False}
+    host = make_host(doc=mac(version="14.4", mdm=mdm, users=[user("a", 501, admin=True, secure_token=True)]))
+    login(host, "a")
+    assert host.state["mdm"]["bootstrap_on_device"] and not host.state["mdm"]["bootstrap_escrowed"]  # R35
+    host.edit(mdm__reachable=True)
+    login(host, "a")
+    assert host.state["mdm"]["bootstrap_escrowed"]
+
+
+@pytest.mark.parametrize("version,enrollment,option,expected", [
+    ("10.15.3", "device_enrollment", "10.15.4", False), ("10.15.3", "ade", "10.15.4", True),
+    ("10.15.5", "device_enrollment", "10.15.4", True), ("10.15.5", "device_enrollment", "11", False),
+    ("12.6", "user_enrollment", "10.15.4", False),
+])
+def test_bootstrap_support_by_enrollment(make_host, version, enrollment, option, expected):
+    doc = mac(version=version, arch="intel_t2", mdm={"enrollment": enrollment, "enrolled": True,
+                                                       "user_approved": True, "bootstrap_capable": True,
+                                                       "supervised": True},
+              options={"bootstrap_user_approved_from": option})
+    host = make_host(doc=doc)
+    assert ("YES" in host.run("profiles", "status", "-type", "bootstraptoken")[1]) is expected
+
+
+def test_t7_deferred_enablement_at_logout_and_forced_at_login(make_host):
+    doc = mac(version="14.4", users=[user("a", 501, admin=True, secure_token=True)],
+              filevault={"state": "deferred", "deferred_user": "a"})
+    host = make_host(doc=doc)
+    with host.store.transaction() as state:
+        m = Mac(state)
+        m.logout(m.find("a"))
+    assert host.state["filevault"]["state"] == "on" and host.state["filevault"]["personal_recovery_key"]
+    doc["filevault"] = {"state": "deferred", "deferred_user": "a", "force_at_login": 0, "dont_ask_at_logout": True}
+    host = make_host(doc=doc)
+    with host.store.transaction() as state:
+        m = Mac(state)
+        m.logout(m.find("a"))
+    assert host.state["filevault"]["state"] == "deferred"
+    login(host, "a")
+    assert host.state["filevault"]["state"] == "on"
+
+
+# ---- T8/T9: grants and removals (R11a, R26, R27, R29) ------------------------------------------------------
+def test_t8_grant_paths(make_host):
+    users = [user("admin", 501, admin=True, secure_token=True), user("std", 502), user("plainadmin", 503, admin=True),
+             user("net", 504, kind="network")]
+    host = make_host(doc=mac(version="13.6", users=users, filevault={"state": "on"}))
+    code, out, err = grant(host, "std", "admin", apw="wrong")
+    assert code == 0 and "Error:-14090" in err and not host.user("std")["secure_token"]
+    code, _, err = grant(host, "std", "admin", tpw="wrong")
+    assert code == 0 and not host.user("std")["secure_token"]
+    code, _, err = grant(host, "std", "plainadmin")
+    assert code == 0 and "Operation is not permitted without secure token unlock." in err
+    code, _, err = grant(host, "plainadmin", "std")  # R27: a standard user cannot grant
+    assert code == 0 and not host.user("plainadmin")["secure_token"]
+    code, _, err = grant(host, "net", "admin")
+    assert code == 0 and not host.user("net")["secure_token"]
+    code, _, err = grant(host, "std", "admin")
+    assert code == 0 and strip_nslog(err).endswith("sysadminctl: - Done!\n")
+    std = host.user("std")
+    assert std["secure_token"] and std["fv_enabled"] and not std["in_preboot"]  # R29a until updatePreboot
+    host.run("diskutil", "apfs", "updatePreboot", "/")
+    assert host.user("std")["in_preboot"]
+    record = host.store.invocations()[-2]
+    assert record["stdin_bytes"] == len("admin-pw\nstd-pw\n") and "std-pw" not in record["argv"]
+
+
+def test_t8_r11a_both_get_tokens_when_nobody_has_one(make_host):
+    host = make_host(doc=mac(version="10.14.4", arch="intel_t2", users=[user("admin", 501, admin=True),
+                                                                       user("u", 502)]))
+    grant(host, "u", "admin")
+    assert host.user("admin")["secure_token"] and host.user("u")["secure_token"]
+    host = make_host(doc=mac(version="10.14.1", arch="intel_t2", users=[user("admin", 501, admin=True),
+                                                                       user("u", 502)]))
+    grant(host, "u", "admin")
+    assert not host.user("u")["secure_token"]  # before 10.14.2 there is no such rule
+
+
+def test_t8_hardened_authorizationdb(make_host):
+    host = make_host(doc=mac(users=[user("admin", 501, admin=True, secure_token=True), user("u", 502)],
+                             authorizationdb_hardened=True))
+    code, _, err = grant(host, "u", "admin")
+    assert code == 0 and "errAuthorizationInteractionNotAllowed" in err and not host.user("u")["secure_token"]
+
+
+def test_t9_secure_token_off(make_host):
+    host = make_host(doc=mac(users=[user("admin", 501, admin=True, secure_token=True), user("u", 502,
+                                                                                         secure_token=True)]))
+    host.run("sysadminctl", "-secureTokenOff", "u", "-password", "u-pw", "-adminUser", "admin", "-adminPassword",
+             "admin-pw")
+    assert not host.user("u")["secure_token"]
+
+
+# ---- T10/T11: password resets and deletion (R29c, R29d) ---------------------------------------------------
+def test_t10_reset_token_holder_password_refuse_or_desync(make_host):
+    doc = mac(users=[user("a", 501, admin=True, secure_token=True), user("b", 502, admin=True, secure_token=True),
+                     user("c", 503)])
+    host = make_host(doc=doc)
+    host.run("sysadminctl", "-resetPasswordFor", "b", "-newPassword", "new")
+    assert host.user("b")["password"] == "b-pw"
+    doc["options"] = {"reset_token_holder_password": "desync"}
+    host = make_host(doc=doc)
+    host.run("sysadminctl", "-resetPasswordFor", "b", "-newPassword", "new")
+    b = host.user("b")
+    assert b["password"] == "new" and b["secure_token"] and not b["token_in_sync"]
+    code, _, err = grant(host, "c", "b", apw="new")  # a desynced holder can no longer grant (F8)
+    assert "secure token unlock" in err and not host.user("c")["secure_token"]
+
+
+def test_t11_delete_last_token_holder(make_host):
+    host = make_host(doc=mac(users=[user("a", 501, admin=True, secure_token=True), user("b", 502, admin=True)]))
+    code, _, err = host.run("sysadminctl", "-deleteUser", "a")
+    assert code == 0 and "last Secure Token user" in err and host.user("a")
+    assert host.run("dscl", ".", "-delete", "/Users/a")[0] == 0  # dscl has no such check
+    assert "No cryptographic users" in host.run("diskutil", "apfs", "listCryptoUsers", "/")[1]
+
+
+# ---- T12-T15: FileVault (R13, R29a, R29b, R51-R58) --------------------------------------------------------
+def enable(host, name, password, *extra):
+    plist = plistlib.dumps({"Username": name, "Password": password}).decode()
+    return host.run("fdesetup", "enable", "-inputplist", "-outputplist", *extra, stdin=plist)
+
+
+def test_t12_enable_outputplist_and_rerun(make_host):
+    host = make_host(doc=mac(version="15.1", mdm={"enrolled": True, "escrow_payload": True},
+                             users=[user("a", 501, admin=True, secure_token=True, volume_owner=True)]))
+    code, out, err = enable(host, "a", "a-pw")
+    assert code == 0, err
+    doc = plistlib.loads(out.encode())
+    assert set(doc) == {"EnabledDate", "EnabledUser", "HardwareUUID", "RecoveryKey", "SerialNumber"}
+    state = host.state["filevault"]
+    assert state["state"] == "on" and state["personal_recovery_key"] == doc["RecoveryKey"]
+    assert state["escrowed_key"] == doc["RecoveryKey"]  # R57 with an escrow payload
+    assert enable(host, "a", "a-pw")[0] == 24
+
+
+def test_t12_enable_errors(make_host):
+    users = [user("a", 501, admin=True, secure_token=True), user("b", 502, admin=True)]
+    host = make_host(doc=mac(version="14.4", users=users, remote_login_full_disk_access=False))
+    code, _, err = enable(host, "a", "a-pw")
+    assert code != 0 and "Full Disk Access" in err
+    host.edit(remote_login_full_disk_access=True)
+    assert enable(host, "a", "nope")[0] == 11
+    code, _, err = enable(host, "b", "b-pw")
+    assert code == 11 and host.state["filevault"]["state"] == "off"  # R51: no token
+    host.edit(filevault__state="decrypting", filevault__percent=5)
+    assert enable(host, "a", "a-pw")[0] == 2
+    blank = make_host(doc=mac(users=[user("a", 501, admin=True, secure_token=True, password="")]))
+    assert enable(blank, "a", "")[0] == 37
+
+
+def test_t12_r13_enabling_grants_first_token_on_1015(make_host):
+    host = make_host(doc=mac(version="10.15.7", arch="intel_pre_t2", users=[user("a", 501, admin=True)]))
+    code, out, err = enable(host, "a", "a-pw")
+    assert code == 0, err
+    assert host.user("a")["secure_token"] and host.state["filevault"]["state"] == "encrypting"
+
+
+def test_t12_interactive_prompts_and_norecoverykey(make_host):
+    host = make_host(doc=mac(users=[user("a", 501, admin=True, secure_token=True)]))
+    code, out, err = host.run("fdesetup", "enable", "-user", "a", "-norecoverykey", tty="a-pw\n")
+    assert code == 0 and out == "" and host.state["filevault"]["personal_recovery_key"] is None
+
+
+def test_t12prime_defer(make_host):
+    host = make_host(doc=mac(users=[user("a", 501, admin=True, secure_token=True)]))
+    assert host.run("fdesetup", "enable", "-defer", "/var/db/x.plist", "-user", "a", "-forceatlogin", "0")[0] == 0
+    assert host.run("fdesetup", "status")[1] == ("FileVault is Off.\n"
+                                                 "Deferred enablement appears to be active for user 'a'.\n")
+    assert host.run("fdesetup", "enable", "-defer", "/var/db/x.plist")[0] == 32
+
+
+def test_t13_remove_keeps_token_and_add_needs_fv_user(make_host):
+    users = [user("a", 501, admin=True, secure_token=True), user("b", 502, secure_token=True), user("c", 503)]
+    host = make_host(doc=mac(users=users, filevault={"state": "on"}))
+    assert host.run("fdesetup", "remove", "-user", "b")[0] == 0
+    b = host.user("b")
+    assert b["secure_token"] and not b["fv_enabled"]  # R29b
+    assert "b," not in host.run("fdesetup", "list")[1]
+    plist = plistlib.dumps({"Username": "b", "Password": "b-pw",
+                            "AdditionalUsers": [{"Username": "c", "Password": "c-pw"}]}).decode()
+    assert host.run("fdesetup", "add", "-inputplist", stdin=plist)[0] == 17  # b is no longer a FileVault user
+    plist = plistlib.dumps({"Username": "a", "Password": "a-pw",
+                            "AdditionalUsers": [{"Username": "c", "Password": "c-pw"}]}).decode()
+    assert host.run("fdesetup", "add", "-inputplist", stdin=plist)[0] == 0
+    assert host.user("c")["fv_enabled"]
+    assert host.run("fdesetup", "remove", "-user", "a")[0] == 0
+    assert host.run("fdesetup", "remove", "-user", "c")[0] == 25  # the last FileVault user stays
+
+
+def test_t14_changerecovery_and_validate(make_host):
+    host = make_host(doc=mac(users=[user("a", 501, admin=True, secure_token=True)],
+                             filevault={"state": "on", "personal_recovery_key": "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF"}))
+    bad = plistlib.dumps({"Username": "a", "Password": "wrong"}).decode()
+    assert host.run("fdesetup", "changerecovery", "-personal", "-inputplist", stdin=bad) == \
+        (11, "", "Error: Unable to unlock FileVault.\n")
+    good = plistlib.dumps({"Username": "a", "Password": "a-pw"}).decode()
+    code, out, _ = host.run("fdesetup", "changerecovery", "-personal", "-inputplist", stdin=good)
+    key = out.split("'")[1]
+    assert code == 0 and out == f"New personal recovery key = '{key}'\n"
+    assert host.state["filevault"]["personal_recovery_key"] == key
+    assert host.run("fdesetup", "validaterecovery", "-inputplist",
+                    stdin=plistlib.dumps({"Password": "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF"}).decode())[1] == "false\n"
+
+
+def test_fdesetup_disable_keeps_prk_and_reenable_reuses_it(make_host):
+    host = make_host(doc=mac(users=[user("a", 501, admin=True, secure_token=True)],
+                             filevault={"state": "on", "personal_recovery_key": "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF"}))
+    assert host.run("fdesetup", "disable", "-user", "a", tty="a-pw\n")[1] == "FileVault has been disabled.\n"
+    assert host.state["filevault"]["state"] == "off"
+    out = enable(host, "a", "a-pw")[1]
+    assert plistlib.loads(out.encode())["RecoveryKey"] == "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF"  # R52
+
+
+def test_fdesetup_list_on_1013_shows_null_recovery_entry(make_host):
+    host = make_host(doc=mac(version="10.13.6", arch="intel_pre_t2", users=[user("a", 501, secure_token=True)],
+                             filevault={"state": "on", "personal_recovery_key": "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF"}))
+    assert host.run("fdesetup", "list")[1].splitlines()[-1] == "(null),EBC6C064-0000-11AA-AA11-00306543ECAC"
+
+
+# ---- T16-T18: bootstrap token with profiles (R36-R38) ---------------------------------------------------------
+def test_t16_install_through_prompts(make_host):
+    mdm = {"enrollment": "ade", "bootstrap_capable": True}
+    host = make_host(doc=mac(mdm=mdm, users=[user("admin", 501, admin=True, secure_token=True), user("std", 502)]))
+    code, out, err = host.run("profiles", "install", "-type", "bootstraptoken", tty="admin\nadmin-pw\n")
+    assert code == 0, err
+    assert out.splitlines() == ["profiles: Bootstrap Token created", "profiles: Bootstrap Token escrowed"]
+    assert host.state["mdm"]["bootstrap_escrowed"]
+    assert "MDM Bootstrap Token External Key" in host.run("diskutil", "apfs", "listCryptoUsers", "/")[1]
+    record = host.store.invocations()[-2]
+    assert record["argv"] == ["profiles", "install", "-type", "bootstraptoken"] and record["tty_bytes"] > 0
+
+
+def test_t16_install_failures(make_host):
+    users = [user("admin", 501, admin=True, secure_token=True), user("plain", 502, admin=True)]
+    host = make_host(doc=mac(users=users))
+    assert host.run("profiles", "install", "-type", "bootstraptoken", tty="admin\nadmin-pw\n")[0] != 0  # not enrolled
+    host = make_host(doc=mac(users=users, mdm={"enrolled": True, "user_approved": True}))
+    code, _, err = host.run("profiles", "install", "-type", "bootstraptoken", tty="admin\nadmin-pw\n")
+    assert code != 0 and not host.state["mdm"]["bootstrap_on_device"]  # server lacks the capability
+    host = make_host(doc=mac(users=users, mdm={"enrollment": "ade", "bootstrap_capable": True, "reachable": False}))
+    code, out, err = host.run("profiles", "install", "-type", "bootstraptoken", tty="plain\nplain-pw\n")
+    assert code != 0 and not host.state["mdm"]["bootstrap_on_device"]  # admin without a token
+    code, out, err = host.run("profiles", "install", "-type", "bootstraptoken", tty="admin\nadmin-pw\n")
+    assert code != 0 and out == "profiles: Bootstrap Token created\n"  # R35: created, not escrowed
+    state = host.state["mdm"]
+    assert state["bootstrap_on_device"] and not state["bootstrap_escrowed"]
+
+
+def test_t17_remove_and_t18_status_requires_root_and_enrollment(make_host):
+    host = make_host(doc=mac(mdm=BT, users=[user("a", 501, admin=True, secure_token=True)]))
+    assert host.run("profiles", "status", "-type", "bootstraptoken", euid=501)[0] != 0
+    assert host.run("profiles", "remove", "-type", "bootstraptoken")[0] == 0
+    assert "escrowed to server: NO" in host.run("profiles", "status", "-type", "bootstraptoken")[1]
+    assert make_host(doc=mac()).run("profiles", "status", "-type", "bootstraptoken")[0] != 0
+
+
+def test_reboot_finishes_encryption(make_host):
+    host = make_host(doc=mac(arch="intel_pre_t2", users=[user("a", 501, secure_token=True)],
+                             filevault={"state": "encrypting", "percent": 50}))
+    with host.store.transaction() as state:
+        Mac(state).reboot()
+    assert host.state["filevault"]["state"] == "on"
+
+
+def test_t1_setup_assistant_user_and_cli_events(make_host):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    macsim = str(Path(sys.executable).parent / "macsim")
+    host = make_host(doc=mac(version="14.4", mdm={"enrollment": "ade", "bootstrap_capable": True},
+                             setup_assistant_account_created=False,
+                             users=[user("mdmadmin", 501, admin=True, kind="managed_admin",
+                                         password_mode="prehashed")]))
+    out = subprocess.run([macsim, "setup-assistant", host.dir, "alice", "--password", "alice-pw", "--admin"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "T1/R9" in out and "escrowed" in out
+    alice = host.user("alice")
+    assert alice["secure_token"] and alice["volume_owner"] and host.state["mdm"]["bootstrap_escrowed"]
+    subprocess.run([macsim, "login", host.dir, "mdmadmin", "--graphical"], check=True, capture_output=True)
+    assert host.user("mdmadmin")["secure_token"]  # R42 with the escrowed bootstrap token
+    subprocess.run([macsim, "reboot", host.dir], check=True, capture_output=True)
+    assert [r["argv"][1] for r in host.store.invocations() if r["tool"] == "macsim"] == [
+        "setup-assistant", "login", "reboot"]
+
+
+def test_r30_unsupervised_1015_device_enrollment_makes_no_bootstrap_token(make_host):
+    doc = mac(version="10.15.7", arch="intel_t2", mdm={"enrolled": True, "user_approved": True,
+                                                       "bootstrap_capable": True, "supervised": False})
+    assert "NO" in make_host(doc=doc).run("profiles", "status", "-type", "bootstraptoken")[1]

@@ -1,0 +1,241 @@
+"""Faults, parallel invocations, the alternative-wording switch, schema errors and the fleet over SSH."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import mac, user
+from macsim import fleet, schema, texts
+from macsim.tools import IMPLS
+
+MACSIM = str(Path(sys.executable).parent / "macsim")
+
+
+# ---- faults -------------------------------------------------------------------------------------------------
+def test_fault_hang_is_killed_by_a_timeout(make_host):
+    host = make_host(doc=mac(faults=[{"tool": "fdesetup", "kind": "hang", "seconds": 30}]))
+    started = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        subprocess.run([MACSIM, "exec", host.dir, "fdesetup", "status"], timeout=1.5, capture_output=True)
+    assert time.monotonic() - started < 5
+
+
+def test_fault_latency_crash_garbage_canned_and_times(make_host):
+    faults = [
+        {"tool": "sw_vers", "kind": "latency", "seconds": 0.3},
+        {"tool": "sysadminctl", "kind": "crash", "exit_code": 134, "stderr": "Abort trap: 6", "times": 1},
+        {"tool": "diskutil", "kind": "garbage"},
+        {"tool": "profiles", "kind": "canned", "match": ["enrollment"], "stdout": "canned\n", "exit_code": 3},
+    ]
+    host = make_host(doc=mac(users=[user("a", 501)], faults=faults))
+    started = time.monotonic()
+    assert host.run("sw_vers")[0] == 0 and time.monotonic() - started >= 0.3
+    assert host.run("sysadminctl", "-secureTokenStatus", "a") == (134, "", "Abort trap: 6\n")
+    assert "DISABLED" in host.run("sysadminctl", "-secureTokenStatus", "a")[2]  # times: 1 -> gone
+    out = host.run("diskutil", "apfs", "listCryptoUsers", "/")[1]
+    assert "Cryptographic" not in out and out.strip()
+    assert host.run("profiles", "status", "-type", "enrollment") == (3, "canned\n", "")
+    assert host.run("profiles", "status", "-type", "bootstraptoken")[0] != 3  # match: only enrollment
+    kinds = [r.get("fault") for r in host.store.invocations()]
+    assert {"latency", "crash", "garbage", "canned"} <= set(kinds)
+
+
+def test_state_faults_mdm_unreachable_no_fda_and_python_stub(make_host):
+    host = make_host(doc=mac(mdm={"enrollment": "ade", "bootstrap_capable": True, "bootstrap_escrowed": True,
+                                  "reachable": False}, users=[user("a", 501, admin=True, secure_token=True)],
+                             remote_login_full_disk_access=False))
+    assert host.run("profiles", "validate", "-type", "bootstraptoken")[0] != 0
+    assert "Full Disk Access" in host.run("fdesetup", "enable", "-user", "a", tty="a-pw\n")[2]
+    code, out, err = host.run("python3", "-c", "pass")
+    assert code == 1 and err.startswith("xcode-select: note: No developer tools were found, requesting install.")
+
+
+def test_invalid_state_fails_every_tool_with_the_field(make_host):
+    host = make_host(doc=mac(users=[user("a", 501)]))
+    raw = json.loads(Path(host.store.state_path).read_text())
+    raw["users"][0]["kind"] = "mobil"
+    Path(host.store.state_path).write_text(json.dumps(raw))
+    code, _, err = host.run("sw_vers")
+    assert code == 70 and "users[0].kind: 'mobil' is not one of local, mobile" in err
+
+
+# ---- parallel invocations ------------------------------------------------------------------------------------
+def test_parallel_invocations_keep_the_state_consistent(make_host, tmp_path):
+    host = make_host(doc=mac(version="12.6", users=[user("admin", 501, admin=True, secure_token=True)]))
+    procs = []
+    for i in range(16):
+        secret = tmp_path / f"stdin{i}"
+        secret.write_text(f"admin-pw\nu{i}-pw\n")
+        with open(secret) as stdin:
+            procs.append(subprocess.Popen([MACSIM, "exec", host.dir, "sysadminctl", "-addUser", f"u{i}", "-password",
+                                           "-", "-adminUser", "admin", "-adminPassword", "-"], stdin=stdin,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    for proc in procs:
+        assert proc.wait(timeout=60) == 0
+    state = host.state
+    names = {u["name"] for u in state["users"]}
+    assert {f"u{i}" for i in range(16)} <= names
+    assert len({u["uid"] for u in state["users"]}) == len(state["users"])
+    assert all(u["secure_token"] for u in state["users"])
+    assert len(host.store.invocations()) == 16
+
+
+# ---- invented texts -------------------------------------------------------------------------------------------
+def test_every_invented_text_has_a_different_alternative():
+    invented = texts.invented()
+    assert len(invented) > 20
+    for entry in invented:
+        values = {name: "x" for name in ("name", "admin", "key", "node", "dev", "target", "home", "uid",
+                                         "code", "percent", "oid", "user", "group", "url", "yesno", "value",
+                                         "state", "count", "noun", "build_uuid")}
+        assert texts.render(entry.key, alt=True, **values) != texts.render(entry.key, alt=False, **values), entry.key
+    for entry in texts.REGISTRY.values():
+        if not entry.invented:
+            assert entry.alt is None or entry.alt == entry.text
+
+
+def test_alt_wording_reaches_tool_output_and_leaves_attested_text(make_host):
+    doc = mac(users=[user("a", 501, admin=True, secure_token=True), user("b", 502)])
+    plain, alt = make_host(doc=doc), make_host(doc=doc, alt=True)
+    argv = ("sysadminctl", "-secureTokenOn", "b", "-password", "b-pw", "-adminUser", "a", "-adminPassword", "a-pw")
+    assert plain.run(*argv)[2].split("] ", 1)[1] != alt.run(*argv)[2].split("] ", 1)[1]
+    assert plain.run("fdesetup", "status") == alt.run("fdesetup", "status")  # attested: unchanged
+
+
+# ---- schema ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("doc,message", [
+    ({"hostname": "m"}, "os: required field is missing"),
+    ({"hostname": "m", "os": {"version": "10.12.6"}}, "os.version: '10.12.6' must be a macOS version"),
+    ({"hostname": "m", "os": {"version": "14.1"}, "hardware": {"arch": "powerpc"}},
+     "hardware.arch: 'powerpc' is not one of intel_pre_t2, intel_t2, apple_silicon"),
+    ({"hostname": "m", "os": {"version": "14.1"}, "users": [{"name": "a", "uid": "501"}]},
+     "users[0].uid: expected an integer"),
+    ({"hostname": "m", "os": {"version": "14.1"}, "bogus": 1}, "bogus: unknown field"),
+    ({"hostname": "m", "os": {"version": "14.1"}, "hardware": {"arch": "intel_t2"},
+      "users": [{"name": "a", "uid": 501, "secure_token": True, "volume_owner": True}]},
+     "users[0].volume_owner: volume ownership exists only on apple_silicon"),
+])
+def test_schema_errors_name_the_field(doc, message):
+    with pytest.raises(schema.StateError) as err:
+        schema.validate(doc)
+    assert message in str(err.value)
+
+
+def test_every_shipped_scenario_loads_and_the_generator_draws_from_them():
+    assert len(fleet.scenario_names()) >= 8
+    versions, arches = set(), set()
+    for name in fleet.scenario_names():
+        for info in fleet.load_scenario(name)["hosts"].values():
+            versions.add(".".join(info["state"]["os"]["version"].split(".")[:2 if
+                                  info["state"]["os"]["version"].startswith("10.") else 1]))
+            arches.add(info["state"]["hardware"]["arch"])
+    assert {"10.13", "10.15", "11", "12", "14", "15", "26"} <= versions
+    assert arches == {"intel_pre_t2", "intel_t2", "apple_silicon"}
+    generated = fleet.load_scenario("generated:40:3")
+    assert len(generated["hosts"]) == 40
+
+
+def test_cli_scenarios_schema_and_texts_run():
+    for args in (["scenarios"], ["schema"], ["texts", "--invented"]):
+        result = subprocess.run([MACSIM] + args, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0 and result.stdout.strip(), args
+
+
+# ---- the fleet, over real SSH ------------------------------------------------------------------------------------
+needs_fleet = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("sshd") and not os.path.exists(
+    "/usr/sbin/sshd"), reason="fleet tests need root and openssh-server")
+
+
+def _ansible(inventory, module, args="", become=False, timeout=300):
+    """Run one ad-hoc module over SSH with ansible-runner; return {host: result} from its events."""
+    import tempfile
+
+    import ansible_runner
+
+    envvars = {"ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_PIPELINING": "True", "ANSIBLE_FORKS": "10",
+               "ANSIBLE_NOCOLOR": "1", "ANSIBLE_BECOME": "True" if become else "False"}
+    with tempfile.TemporaryDirectory() as private:
+        runner = ansible_runner.run(private_data_dir=private, inventory=inventory, host_pattern="all",
+                                    module=module, module_args=args, envvars=envvars, quiet=True, timeout=timeout)
+        results = {}
+        for event in runner.events:
+            data = event.get("event_data", {})
+            if event.get("event") in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable"):
+                res = dict(data.get("res", {}))
+                res["_event"] = event["event"]
+                results[data["host"]] = res
+    return results
+
+
+def _no_python(info):
+    return fleet.python_plan(info["state"])[0] in ("none", "stub")
+
+
+@pytest.fixture
+def fleet_dir():
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="macsim-test-", dir="/tmp"))
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@needs_fleet
+def test_fleet_up_refuses_a_work_directory_the_login_user_cannot_reach(tmp_path):
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    with pytest.raises(fleet.FleetError, match="not traversable by other users"):
+        fleet.up("python", str(private / "fleet"))
+
+
+@needs_fleet
+@pytest.mark.parametrize("scenario", fleet.scenario_names())
+def test_fleet_up_every_scenario_answers_ping_with_and_without_become(fleet_dir, scenario):
+    workdir = fleet_dir / "fleet"
+    inventory = fleet_dir / "inventory.yml"
+    doc = fleet.load_scenario(scenario)
+    manifest = fleet.up(scenario, str(workdir), inventory=str(inventory))
+    try:
+        namespaces = {h["mntns"] for h in manifest["hosts"]}
+        assert len(namespaces) == len(manifest["hosts"]) and fleet._mnt_ns(os.getpid()) not in namespaces
+        for become in (False, True):
+            results = _ansible(str(inventory), "ansible.builtin.ping", become=become)
+            for host, info in doc["hosts"].items():
+                if _no_python(info):
+                    assert results[host]["_event"] == "runner_on_failed", (host, results[host])
+                else:
+                    assert results[host].get("ping") == "pong", (host, results[host])
+        raw = _ansible(str(inventory), "ansible.builtin.raw",
+                       "/usr/bin/sw_vers --productVersion; /usr/bin/uname -m; hostname", become=True)
+        for host, info in doc["hosts"].items():
+            lines = raw[host]["stdout_lines"]
+            assert lines[0] == info["state"]["os"]["version"]
+            assert lines[1] == ("arm64" if info["state"]["hardware"]["arch"] == "apple_silicon" else "x86_64")
+            assert lines[2] == host
+        first = manifest["hosts"][0]
+        log = [json.loads(line) for line in Path(first["dir"], "invocations.jsonl").read_text().splitlines()]
+        assert any(r["argv"][0] == "sw_vers" and r["euid"] == 0 for r in log)
+    finally:
+        fleet.down(str(workdir))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and fleet._namespace_pids(namespaces):
+        time.sleep(0.1)
+    assert fleet._namespace_pids(namespaces) == []
+    assert "macsim" not in Path("/proc/mounts").read_text()
+    assert not any(fleet._alive(h["pid"]) for h in manifest["hosts"])
+
+
+def test_every_tool_has_a_path_or_is_the_interpreter():
+    from macsim.tools import PATHS
+
+    assert set(IMPLS) == set(PATHS) | {"python3"}
+    assert all(path.startswith(("/usr/bin/", "/usr/sbin/")) for path in PATHS.values())
