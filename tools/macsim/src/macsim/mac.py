@@ -104,6 +104,11 @@ class Mac:
         self.users.append(user)
         return user
 
+    @staticmethod
+    def can_unlock(user: dict) -> bool:
+        """A token holder whose token still follows its password (R29d) can authorise token operations."""
+        return bool(user["secure_token"] and user["token_in_sync"])
+
     def token_holders(self) -> list:
         return [u for u in self.local_users() if u["secure_token"]]
 
@@ -180,7 +185,7 @@ class Mac:
     # ---- grants (T8, T9) -------------------------------------------------------------
     def grant_by(self, target: dict, admin: dict) -> str:
         """T8 after authentication: returns 'granted', 'both' (R11a) or 'no-unlock'."""
-        if admin["secure_token"] and admin["token_in_sync"]:
+        if self.can_unlock(admin):
             owner = self.option["grant_confers_volume_ownership"] and admin["volume_owner"]
             self.give_token(target, owner=owner)
             return "granted"

@@ -321,7 +321,7 @@ def _changerecovery(ctx: Ctx, opts: dict) -> int:
         secret = ctx.prompt(ctx.t("fdesetup.prompt_recovery"))
     ok = secret is not None and fv["personal_recovery_key"] is not None and secret == fv["personal_recovery_key"]
     if not ok and name:
-        ok = any(u["name"] == name and mac.password_ok(u, secret) and u["token_in_sync"] for u in mac.fv_users())
+        ok = any(u["name"] == name and mac.password_ok(u, secret) and mac.can_unlock(u) for u in mac.fv_users())
     if not ok:
         raise ToolExit(11, err=ctx.t("fdesetup.unable_unlock"))
     key = mac.change_recovery_key()

@@ -71,7 +71,7 @@ def _admin_credentials(ctx: Ctx, opts: dict) -> dict:
     admin = ctx.mac.find(name) if name else None
     if admin is None or not ctx.mac.password_ok(admin, password):
         raise ToolExit(1, err=ctx.t("profiles.auth_failed", name=name or ""))
-    if not (admin["admin"] and admin["secure_token"] and admin["token_in_sync"]):
+    if not (admin["admin"] and ctx.mac.can_unlock(admin)):
         raise ToolExit(1, err=ctx.t("profiles.no_token_admin", name=admin["name"]))
     return admin
 

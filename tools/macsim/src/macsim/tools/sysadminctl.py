@@ -144,7 +144,7 @@ def _token_on_off(ctx: Ctx, opts: dict, on: bool) -> int:
         ctx.nslog(ctx.t("sysadminctl.token_on_done", name=target["name"]))
         ctx.nslog(ctx.t("sysadminctl.done"))
         return 0
-    if not (admin["secure_token"] and admin["token_in_sync"]):
+    if not ctx.mac.can_unlock(admin):
         ctx.nslog(ctx.t("sysadminctl.no_token_unlock"))
         return 0
     if target["secure_token"]:
@@ -153,6 +153,13 @@ def _token_on_off(ctx: Ctx, opts: dict, on: bool) -> int:
     ctx.nslog(ctx.t("sysadminctl.token_off_done", name=target["name"]))
     ctx.nslog(ctx.t("sysadminctl.done"))
     return 0
+
+
+def _no_clear_text_block(ctx: Ctx) -> None:
+    """The warning framed by separators (sysadminctl-adduser-fail-14090)."""
+    ctx.nslog(ctx.t("sysadminctl.separator"))
+    ctx.nslog(ctx.t("sysadminctl.no_clear_text"))
+    ctx.nslog(ctx.t("sysadminctl.separator"))
 
 
 def _add_user(ctx: Ctx, opts: dict) -> int:
@@ -165,9 +172,7 @@ def _add_user(ctx: Ctx, opts: dict) -> int:
     if opts.get("-adminUser"):
         admin = _check_admin(ctx, opts, secrets)
         if admin is None:
-            ctx.nslog(ctx.t("sysadminctl.separator"))
-            ctx.nslog(ctx.t("sysadminctl.no_clear_text"))
-            ctx.nslog(ctx.t("sysadminctl.separator"))
+            _no_clear_text_block(ctx)
             ctx.nslog(ctx.t("sysadminctl.new_password_error"))
             return 0
     if ctx.mac.find(name, include_network=True):
@@ -175,9 +180,7 @@ def _add_user(ctx: Ctx, opts: dict) -> int:
         return 0
     password = secrets.get("-password")
     if password is None:
-        ctx.nslog(ctx.t("sysadminctl.separator"))
-        ctx.nslog(ctx.t("sysadminctl.no_clear_text"))
-        ctx.nslog(ctx.t("sysadminctl.separator"))
+        _no_clear_text_block(ctx)
     try:
         uid = int(opts["-UID"]) if "-UID" in opts else ctx.mac.next_uid()
     except ValueError:
@@ -244,7 +247,7 @@ def _reset_password(ctx: Ctx, opts: dict) -> int:
             return 0
     new = secrets.get("-newPassword") or ""
     if user["secure_token"]:
-        if admin is not None and admin["secure_token"] and admin["token_in_sync"]:
+        if admin is not None and ctx.mac.can_unlock(admin):
             user["password"], user["password_mode"] = new, "plaintext"
         elif ctx.mac.option["reset_token_holder_password"] == "refuse":
             ctx.nslog(ctx.t("sysadminctl.no_token_unlock"))
