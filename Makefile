@@ -8,13 +8,14 @@ BASE_PYTHON ?= $(shell command -v python3.11 || command -v python3)
 STAMP := $(VENV)/.installed
 PIP_BOOTSTRAP_DIR := $(HOME)/.ansible/test/cache
 
-.PHONY: help test lint sanity units pytest molecule venv system-deps clean constraints fleet-up fleet-down
+.PHONY: help test lint sanity units pytest molecule venv system-deps clean constraints fleet-up fleet-down bench
 
 help:
 	@echo "make test        run every check (lint, sanity on 3.11/3.8/3.9, units, pytest, molecule)"
 	@echo "make lint|sanity|units|pytest|molecule   one check"
 	@echo "make fleet-up SCENARIO=versions   bring a simulated fleet up (inventory: .macsim/inventory.yml)"
 	@echo "make fleet-down  take it down"
+	@echo "make bench MACS=30   audit a generated fleet of simulated Macs and report the timings"
 
 system-deps:
 	@missing=""; \
@@ -65,6 +66,10 @@ pytest: venv
 	$(PY) tools/run_checks.py pytest
 molecule: venv
 	$(PY) tools/run_checks.py molecule
+
+MACS ?= 30
+bench: venv
+	$(PY) tools/bench.py --macs $(MACS)
 
 SCENARIO ?= versions
 fleet-up: venv

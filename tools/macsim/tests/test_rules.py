@@ -6,7 +6,7 @@ import plistlib
 
 import pytest
 
-from conftest import mac, strip_nslog, user
+from simlib import mac, strip_nslog, user
 from macsim.mac import Mac
 
 BT = {"enrollment": "ade", "bootstrap_capable": True, "bootstrap_escrowed": True}

@@ -9,7 +9,7 @@ import plistlib
 
 import pytest
 
-from conftest import mac, strip_nslog, user
+from simlib import mac, strip_nslog, user
 
 
 def test_sysadminctl_status_short_name_disabled_and_enabled(make_host):

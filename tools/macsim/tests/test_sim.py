@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import mac, user
+from simlib import mac, user
 from macsim import fleet, schema, texts
 from macsim.tools import IMPLS
 

@@ -37,8 +37,8 @@ def test_secure_token_status_error_line_does_not_hide_the_status():
 
 
 def test_secure_token_status_other_pid_forms_and_garbage():
-    assert p.parse_secure_token_status("2019-01-01 00:00:00.1 sysadminctl[1:0x1a2] Secure token is DISABLED for user "
-                                       "Joshua D. Miller")["name"] == "Joshua D. Miller"
+    line = "2019-01-01 00:00:00.1 sysadminctl[1:0x1a2] Secure token is DISABLED for user Joshua D. Miller"
+    assert p.parse_secure_token_status(line)["name"] == "Joshua D. Miller"
     with pytest.raises(p.ParseError) as err:
         p.parse_secure_token_status("#@%&*!?~^01xyz")
     assert err.value.parser == "parse_secure_token_status" and err.value.text == "#@%&*!?~^01xyz"
@@ -52,8 +52,9 @@ def test_sysadminctl_error_and_messages():
 
 def test_crypto_users_samples():
     users = p.parse_crypto_users(SAMPLES["diskutil-listusers-10.15.6-bootstrap"])
-    assert [u["type"] for u in users] == ["Local Open Directory User", "Personal Recovery User",
-                                         "Local Open Directory User", "MDM Bootstrap Token External Key"]
+    expected = ["Local Open Directory User", "Personal Recovery User", "Local Open Directory User",
+                "MDM Bootstrap Token External Key"]
+    assert [u["type"] for u in users] == expected
     assert users[0]["uuid"] == "FB756838-XXXX-XXXX-XXXX-40FB5E7D5D3F" and users[0]["volume_owner"] is None
     assert p.parse_crypto_users(SAMPLES["diskutil-listkeys-disk-user"]) == [
         {"uuid": "AAAAAAAA-AAAA-AAAA-AAAA-AAAAAAAAAAAA", "type": "Disk User", "volume_owner": None}]

@@ -41,6 +41,7 @@ class FleetError(RuntimeError):
 
 # ---- scenarios ---------------------------------------------------------------------------
 def scenario_names() -> list[str]:
+    """The shipped scenarios (``all``, which joins them, is not listed)."""
     return sorted(p.stem for p in SCENARIO_DIR.glob("*.yml"))
 
 
@@ -54,8 +55,24 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
+def shipped_hosts() -> dict:
+    """Every host of every shipped scenario, by name, with its scenario's defaults applied."""
+    hosts = {}
+    for path in sorted(SCENARIO_DIR.glob("*.yml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for name, spec in doc["hosts"].items():
+            host = _merge(doc.get("defaults") or {}, spec or {})
+            if "ssh_user" in doc:
+                host.setdefault("ssh_user", doc["ssh_user"])
+            host["situation"] = f"{path.stem}: {host.get('situation', name)}"
+            hosts[name] = host
+    return hosts
+
+
 def load_scenario(name_or_path: str) -> dict:
-    """A scenario by shipped name, a path to a YAML file, or ``generated:N[:SEED]``."""
+    """A scenario by shipped name, ``all`` (every shipped host), a YAML path, or ``generated:N[:SEED]``."""
+    if name_or_path == "all":
+        return normalise({"description": "every host of every shipped scenario", "hosts": shipped_hosts()}, "all")
     if name_or_path.startswith("generated:"):
         from .generate import generate
 

@@ -5,24 +5,12 @@ from __future__ import annotations
 import copy
 import random
 
-import yaml
-
-from .fleet import SCENARIO_DIR
+from .fleet import shipped_hosts
 
 
 def profiles() -> list[dict]:
     """Every host of every shipped scenario, with the scenario's defaults applied."""
-    from .fleet import _merge
-
-    out = []
-    for path in sorted(SCENARIO_DIR.glob("*.yml")):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        for name, spec in doc["hosts"].items():
-            host = _merge(doc.get("defaults") or {}, spec or {})
-            host.pop("hostname", None)
-            host["situation"] = f"{path.stem}/{name}: {host.get('situation', '')}".rstrip(": ")
-            out.append(host)
-    return out
+    return list(shipped_hosts().values())
 
 
 def generate(count: int, seed: int = 1) -> dict:

@@ -1,0 +1,270 @@
+# Copyright (c) 2026, macops.tokens contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""From a Mac's model to readiness and findings: pure functions, stable codes, plain words, next steps.
+
+PRIVATE: this module is internal to macops.tokens and may change without notice.
+
+Rule numbers (Rn) and failure modes (Fn) refer to the collection's behaviour reference
+(macOS secure token, bootstrap token and FileVault rules, failure modes and the order
+admins remediate them in). Facts no local tool shows are inputs, or reported as unknown.
+"""
+
+from __future__ import annotations
+
+FINDING_CODES = (
+    "no_token_holder", "only_standard_token_holders", "token_state_inconsistent", "local_user_without_token",
+    "mobile_account_without_token", "managed_admin_without_token", "network_account_not_eligible",
+    "filevault_off", "filevault_deferred", "filevault_encrypting", "filevault_decrypting",
+    "filevault_restart_pending", "token_holder_not_filevault_user", "no_recovery_key", "not_enrolled_in_mdm",
+    "bootstrap_token_unsupported", "bootstrap_token_not_escrowed", "no_volume_owner",
+)
+READINESS_FUNCTIONS = ("filevault", "software_updates", "startup_security_policy", "erase_all_content_and_settings",
+                       "kext_approval", "bootstrap_token_authorisation", "grant_secure_tokens")
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+def _v(model):
+    return tuple(model["os"]["version_tuple"])
+
+
+def _finding(code, severity, message, next_step, rule, users=None):
+    return {"code": code, "severity": severity, "users": sorted(users or []), "message": message,
+            "next_step": next_step, "rule": rule}
+
+
+def _names(users):
+    return ", ".join(u["name"] for u in users)
+
+
+def _first_token_step(version):
+    if version < (10, 14, 2):
+        return ("authenticate (dscl . -authonly) as the only user with UID 500 or above: on 10.13 and 10.14 that "
+                "user gets the first token, and only if no other such user exists")
+    if version < (10, 15):
+        return ("grant a user a token with sysadminctl -secureTokenOn, authenticated by an administrator without a "
+                "token: on 10.14.2 and later that gives both of them a token")
+    if version < (11,):
+        return ("authenticate an administrator (dscl . -authonly) or enable FileVault as an administrator: on 10.15 "
+                "the first administrator to do so gets the first token")
+    return ("set a plain-text password for a user that has no ;DisabledTags;SecureToken tag, or have a pre-hashed "
+            "account (such as the MDM's managed administrator) log in first: on macOS 11 and later that user gets "
+            "the first token")
+
+
+def _bootstrap_usable(model):
+    bt = model.get("bootstrap_token") or {}
+    return bool(bt.get("supported") and bt.get("escrowed"))
+
+
+def _login_grants(model, kind):
+    """Does a graphical login with the escrowed bootstrap token grant ``kind`` a token on this version?"""
+    version = _v(model)
+    if not _bootstrap_usable(model) or version < (10, 15) or kind == "network":
+        return False
+    if version < (11,):
+        return kind in ("mobile", "managed_admin")
+    return True
+
+
+def findings(model):
+    """Every problem found, most severe first, each with a stable code and the next step."""
+    out = []
+    version = _v(model)
+    users = model.get("users")
+    if users is not None:
+        out.extend(_token_findings(model, users, version))
+    if "filevault" in model:
+        out.extend(_filevault_findings(model, users))
+    if "mdm" in model:
+        out.extend(_bootstrap_findings(model))
+    return sorted(out, key=lambda f: (SEVERITY_ORDER[f["severity"]], f["code"]))
+
+
+def _token_findings(model, users, version):
+    out = []
+    eligible = [u for u in users if u["kind"] != "network"]
+    holders = [u for u in eligible if u["secure_token"]]
+    inconsistent = [u for u in users if u["token_state"] == "inconsistent"]
+    if inconsistent:
+        out.append(_finding(
+            "token_state_inconsistent", "warning",
+            "The token signals disagree for %s: AuthenticationAuthority, the APFS crypto users and the FileVault list "
+            "do not tell the same story, so the token state is unknown." % _names(inconsistent),
+            "Compare the signals listed in token_signals; a ;SecureToken; entry written by hand creates no token. "
+            "Re-check with sysadminctl -secureTokenStatus before acting.", "R4, R7",
+            [u["name"] for u in inconsistent]))
+    if not holders and not inconsistent:
+        out.append(_finding("no_token_holder", "critical",
+                            "Nobody on this Mac holds a secure token: FileVault cannot be managed, and nobody can "
+                            "grant tokens or authorise protected operations.",
+                            _first_token_step(version) + ".", "F1, R10-R16"))
+    elif holders and not any(u["admin"] for u in holders):
+        out.append(_finding("only_standard_token_holders", "critical",
+                            "Only standard users hold a secure token (%s); a standard user cannot grant tokens."
+                            % _names(holders),
+                            "Add %s to the admin group for the moment, grant an administrator a token with sysadminctl "
+                            "-secureTokenOn, then remove it from the admin group again." % holders[0]["name"],
+                            "F2, R27", [u["name"] for u in holders]))
+    can_grant = any(u["admin"] for u in holders)
+    by_kind = {}
+    for user in eligible:
+        if user["secure_token"] is False:
+            by_kind.setdefault(user["kind"], []).append(user)
+    grant_step = ("grant a token with sysadminctl -secureTokenOn from an administrator who holds one, with both "
+                  "passwords" if can_grant else "first give an administrator a token (see the finding above), then "
+                  "grant one with sysadminctl -secureTokenOn")
+    for kind, code, label in (("local", "local_user_without_token", "Local accounts"),
+                              ("mobile", "mobile_account_without_token", "Mobile (Active Directory) accounts"),
+                              ("managed_admin", "managed_admin_without_token", "The MDM's managed administrator")):
+        members = by_kind.get(kind, [])
+        if not members:
+            continue
+        if _login_grants(model, kind):
+            step = ("None needed from here: the token is granted at the user's next graphical login, because the "
+                    "bootstrap token is escrowed (the MDM must be reachable then, and the password not blank).")
+            rule = "R41" if version < (11,) else "R42"
+            severity = "info"
+        elif kind == "managed_admin" and not holders and version >= (11,):
+            step = "Log in as the managed administrator at the login window: a pre-hashed account gets the first token."
+            rule, severity = "R16", "warning"
+        else:
+            rule, severity = "R26", "warning"
+            step = grant_step[0].upper() + grant_step[1:] + "."
+            if kind == "mobile" and (model.get("bootstrap_token") or {}).get("supported") and version >= (10, 15):
+                step += (" Or escrow the bootstrap token, after which the next graphical login grants it.")
+        out.append(_finding(code, severity, "%s without a secure token: %s. They cannot unlock FileVault or authorise "
+                                            "protected operations." % (label, _names(members)),
+                            step, rule, [u["name"] for u in members]))
+    network = [u for u in users if u["kind"] == "network"]
+    if network:
+        out.append(_finding("network_account_not_eligible", "info",
+                            "Network (directory) accounts cannot hold a secure token: %s." % _names(network),
+                            "Convert them to mobile accounts if they must unlock FileVault.", "R21",
+                            [u["name"] for u in network]))
+    if model["os"]["apple_silicon"] and holders and not any(u["volume_owner"] for u in holders):
+        out.append(_finding("no_volume_owner", "critical",
+                            "No account is a volume owner: nobody can authorise macOS updates or startup security "
+                            "changes on this Apple silicon Mac.",
+                            "Have the MDM authorise updates with the escrowed bootstrap token, or grant a token from an "
+                            "owner; without an owner, an erase and reinstall is the remaining fix.", "R49, R50"))
+    return out
+
+
+def _filevault_findings(model, users):
+    fv = model["filevault"]
+    out = []
+    state = fv["state"]
+    if state == "off":
+        out.append(_finding("filevault_off", "warning", "FileVault is off: the data on this Mac is not protected "
+                                                        "by a login password at startup.",
+                            "Enable FileVault with the credentials of a secure-token holder, and escrow the recovery "
+                            "key.", "R51, R52"))
+    elif state == "deferred":
+        who = fv["deferred_user"] or "the next user who logs in"
+        out.append(_finding("filevault_deferred", "info",
+                            "FileVault enablement is deferred until %s logs out or in." % who,
+                            "Nothing to do unless it has been pending for long: the user must log in or out at the "
+                            "login window.", "R55", [fv["deferred_user"]] if fv["deferred_user"] else []))
+    elif state in ("encrypting", "decrypting"):
+        done = "" if fv["percent"] is None else " (%g%% done)" % fv["percent"]
+        out.append(_finding("filevault_" + state, "info", "FileVault is %s%s." % (state, done),
+                            "Wait until it has finished before changing FileVault.", "R54"))
+    if fv["restart_pending"]:
+        out.append(_finding("filevault_restart_pending", "info", "A FileVault change finishes at the next restart.",
+                            "Restart the Mac.", "R54"))
+    if state in ("on", "encrypting", "decrypting"):
+        if not fv["personal_recovery_key"] and not fv["institutional_recovery_key"]:
+            out.append(_finding("no_recovery_key", "critical",
+                                "FileVault is on and there is no recovery key: if every FileVault user forgets their "
+                                "password the data is lost.",
+                                "Create and escrow a personal recovery key (fdesetup changerecovery -personal).",
+                                "R52, R58"))
+        if users is not None:
+            missing = [u for u in users if u["secure_token"] and not u["filevault_user"]]
+            if missing:
+                out.append(_finding("token_holder_not_filevault_user", "warning",
+                                    "Token holders who cannot unlock FileVault at startup: %s." % _names(missing),
+                                    "Add them with fdesetup add, authorised by a FileVault user.", "R29b",
+                                    [u["name"] for u in missing]))
+    return out
+
+
+def _bootstrap_findings(model):
+    mdm, bt = model["mdm"], model["bootstrap_token"]
+    if not mdm["enrolled"]:
+        return [_finding("not_enrolled_in_mdm", "info",
+                         "This Mac is not enrolled in an MDM, so it has no bootstrap token.",
+                         "Enroll it in the MDM (Automated Device Enrollment where possible).", "R30")]
+    if not bt["supported"]:
+        return [_finding("bootstrap_token_unsupported", "warning",
+                         "The MDM server does not tell this Mac that it supports the bootstrap token.",
+                         "Re-enroll with an enrollment profile that advertises the bootstrap token capability.",
+                         "R31, F6")]
+    if not bt["escrowed"]:
+        local = " A bootstrap token exists on the Mac but the server does not have it." if bt["local_record"] else ""
+        return [_finding("bootstrap_token_not_escrowed", "warning",
+                         "The bootstrap token is not escrowed to the MDM." + local,
+                         "Escrow it with profiles install -type bootstraptoken as an administrator who holds a "
+                         "secure token, or let a token holder log in at the login window while the MDM is reachable.",
+                         "R33, R35, R38, F6")]
+    return []
+
+
+def readiness(model, bootstrap_allowed_for_authentication="unknown"):
+    """Which token-gated functions work on this Mac, and who or what can authorise each."""
+    os_ = model["os"]
+    version = _v(model)
+    users = [u for u in model.get("users", []) if u["secure_token"]]
+    admins = [u["name"] for u in model.get("users", []) if u["admin"] and u["kind"] != "network"]
+    owners = [u["name"] for u in users if u["volume_owner"]]
+    bt = _bootstrap_usable(model)
+    allowed = bootstrap_allowed_for_authentication
+    bt_auth = None if not bt else (True if allowed == "allowed" else (False if allowed == "disallowed" else None))
+    mdm_label = ["MDM (bootstrap token)"] if bt_auth else []
+    out = {}
+
+    def entry(available, by, reason):
+        return {"available": available, "authorised_by": by, "reason": reason}
+
+    fv = model.get("filevault") or {}
+    if fv.get("state") in ("on", "encrypting", "decrypting"):
+        fv_users = [e["user"] for e in fv.get("users", [])]
+        out["filevault"] = entry(bool(fv_users), fv_users, "FileVault is on; these users unlock it at startup")
+    else:
+        out["filevault"] = entry(bool(users), [u["name"] for u in users],
+                                 "enabling FileVault needs the credentials of a secure-token holder"
+                                 if users else "nobody holds a secure token")
+    if os_["apple_silicon"]:
+        by = owners + mdm_label
+        unknown = bt and bt_auth is None
+        reason = "on Apple silicon only volume owners, or the MDM with the bootstrap token, authorise this"
+        if unknown:
+            reason += "; whether the MDM may use the bootstrap token for authorisation is unknown (an input)"
+        for name in ("software_updates", "startup_security_policy", "kext_approval"):
+            avail = True if by else (None if unknown else False)
+            out[name] = entry(avail, by, reason)
+        if version >= (12,):
+            out["erase_all_content_and_settings"] = entry(True if (owners or bt) else False, owners + (
+                ["MDM (bootstrap token)"] if bt else []), "on Apple silicon the bootstrap token authorises EACS")
+        else:
+            out["erase_all_content_and_settings"] = entry(False, [], "needs macOS 12 or later")
+        out["bootstrap_token_authorisation"] = entry(
+            bt_auth, mdm_label, "needs an escrowed bootstrap token that the MDM may use for authentication"
+            if bt else "the bootstrap token is not escrowed")
+    else:
+        out["software_updates"] = entry(bool(admins), admins, "on Intel Macs administrators authorise updates")
+        out["startup_security_policy"] = entry(None if admins else False, admins,
+                                               "T2 Macs need an administrator; older Intel Macs have no such policy")
+        out["erase_all_content_and_settings"] = entry(None if version >= (12,) else False, admins,
+                                                      "needs a T2 chip and macOS 12, and no local tool read here "
+                                                      "shows the T2 chip" if version >= (12,) else
+                                                      "needs macOS 12 or later")
+        out["kext_approval"] = entry(bool(admins), admins, "on Intel Macs administrators approve extensions")
+        out["bootstrap_token_authorisation"] = entry(False, [], "only Apple silicon Macs use the bootstrap token "
+                                                                "for authorisation")
+    grantors = [u["name"] for u in users if u["admin"]]
+    out["grant_secure_tokens"] = entry(bool(grantors), grantors, "an administrator who holds a token grants tokens"
+                                       if grantors else "no administrator holds a token")
+    return out

@@ -1,0 +1,127 @@
+# Copyright (c) 2026, macops.tokens contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Running Apple's tools: absolute paths, argv lists, LANG=C, secrets on stdin, a timeout per call.
+
+PRIVATE: this module is internal to macops.tokens and may change without notice.
+
+Tools are called at their absolute macOS paths and never looked up on PATH: modules
+run as root through become, and a PATH lookup there is a hijack risk. Every call goes
+through AnsibleModule.run_command with an argv list; a watchdog started from
+``before_communicate_callback`` kills a tool that outlives the timeout, so a hung tool
+fails the task instead of hanging the play. Secrets only ever travel on stdin.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from ansible_collections.macops.tokens.plugins.module_utils._parsers import ParseError
+
+TOOLS = {
+    "sysadminctl": "/usr/sbin/sysadminctl",
+    "fdesetup": "/usr/bin/fdesetup",
+    "profiles": "/usr/bin/profiles",
+    "diskutil": "/usr/sbin/diskutil",
+    "dscl": "/usr/bin/dscl",
+    "dsmemberutil": "/usr/bin/dsmemberutil",
+    "dseditgroup": "/usr/sbin/dseditgroup",
+    "sw_vers": "/usr/bin/sw_vers",
+    "uname": "/usr/bin/uname",
+    "sysctl": "/usr/sbin/sysctl",
+}
+C_LOCALE = {"LANG": "C", "LC_ALL": "C"}
+DEFAULT_TIMEOUT = 60
+
+
+class ToolError(Exception):
+    """A tool could not be run, timed out, failed, or printed something we cannot read."""
+
+    def __init__(self, message, command=None, rc=None, out="", err=""):
+        self.command = command or []
+        self.rc = rc
+        self.out = out
+        self.err = err
+        super(ToolError, self).__init__(message)
+
+    def details(self):
+        return {"cmd": self.command, "rc": self.rc, "stdout": self.out, "stderr": self.err}
+
+
+class Result(object):
+    """What one tool run printed, and how it exited."""
+
+    __slots__ = ("command", "rc", "out", "err")
+
+    def __init__(self, command, rc, out, err):
+        self.command = command
+        self.rc = rc
+        self.out = out
+        self.err = err
+
+    @property
+    def merged(self):
+        return self.out + ("\n" if self.out and self.err else "") + self.err
+
+
+class Runner(object):
+    """Runs tools for one module invocation and counts the calls."""
+
+    def __init__(self, module, timeout=DEFAULT_TIMEOUT):
+        self.module = module
+        self.timeout = timeout
+        self.calls = []
+
+    def path(self, tool):
+        path = TOOLS[tool]
+        if not os.path.exists(path):
+            raise ToolError("%s was not found: this is not a Mac, or the tool is absent" % path, command=[path])
+        return path
+
+    def run(self, tool, args, data=None, ok_codes=(0,), timeout=None):
+        """Run ``tool`` with ``args``; ``data`` goes to stdin exactly as given (never on argv).
+
+        Returns a Result. Raises ToolError when the tool is missing, times out, or exits
+        with a code outside ``ok_codes`` (None accepts any exit code).
+        """
+        command = [self.path(tool)] + [str(a) for a in args]
+        limit = self.timeout if timeout is None else timeout
+        state = {"timer": None, "killed": False}
+
+        def watchdog(proc):
+            def kill():
+                state["killed"] = True
+                try:
+                    proc.kill()
+                except OSError:
+                    pass
+            state["timer"] = threading.Timer(limit, kill)
+            state["timer"].daemon = True
+            state["timer"].start()
+
+        try:
+            rc, out, err = self.module.run_command(
+                command, data=data, binary_data=True, environ_update=C_LOCALE, expand_user_and_vars=False,
+                before_communicate_callback=watchdog, check_rc=False)
+        finally:
+            if state["timer"] is not None:
+                state["timer"].cancel()
+        self.calls.append(command)
+        if state["killed"]:
+            raise ToolError("%s did not finish within %s seconds and was stopped; raise the module's timeout "
+                            "option if this Mac is slow" % (" ".join(command), limit), command=command, rc=rc,
+                            out=out, err=err)
+        if ok_codes is not None and rc not in ok_codes:
+            raise ToolError("%s failed with exit code %s: %s" % (" ".join(command), rc, (err or out).strip()),
+                            command=command, rc=rc, out=out, err=err)
+        return Result(command, rc, out, err)
+
+    def parse(self, parser, result, text=None):
+        """Apply a parser to a result's output; a ParseError names the command and quotes the output."""
+        try:
+            return parser(result.out if text is None else text)
+        except ParseError as exc:
+            exc.command = result.command
+            raise ToolError(exc.message(), command=result.command, rc=result.rc, out=result.out, err=result.err)

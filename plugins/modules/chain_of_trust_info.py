@@ -1,0 +1,181 @@
+#!/usr/bin/python
+# Copyright (c) 2026, macops.tokens contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: chain_of_trust_info
+short_description: The whole chain of trust of one Mac in one task
+version_added: 0.1.0
+description:
+  - Reads, in one pass, the macOS release and architecture, every account with UID 500 or above and every
+    secure-token holder, the MDM enrollment, the bootstrap token and FileVault.
+  - Reports which token-gated functions are ready (FileVault, software updates, startup security policy,
+    Erase All Content and Settings, kernel extension approval, bootstrap token authorisation, granting tokens)
+    and who or what can authorise each, and every problem found, with a stable code and the next step.
+  - The number of tool calls does not grow with the number of accounts.
+  - A user's token state comes from three signals (the V(;SecureToken;) entry of AuthenticationAuthority, the
+    APFS crypto users and, when FileVault is on, C(fdesetup list)). When they disagree the user is reported as
+    V(inconsistent) with every signal shown, never as a guess.
+author:
+  - macops.tokens maintainers (@macops)
+extends_documentation_fragment:
+  - macops.tokens._common
+  - macops.tokens._common.INFO_ATTRIBUTES
+options:
+  managed_admins:
+    description:
+      - Short names of MDM-managed administrator accounts. No local tool marks them, so they come from the
+        inventory; they are reported with kind V(managed_admin).
+    type: list
+    elements: str
+    default: []
+  bootstrap_allowed_for_authentication:
+    description:
+      - Whether the MDM reports C(BootstrapTokenAllowedForAuthentication) as V(allowed) for this Mac (Apple silicon).
+        No local tool shows it; V(unknown) reports the functions that depend on it as unknown.
+    type: str
+    choices: [allowed, disallowed, unknown]
+    default: unknown
+seealso:
+  - module: macops.tokens.secure_token_info
+  - module: macops.tokens.bootstrap_token_info
+  - module: macops.tokens.filevault_info
+"""
+
+EXAMPLES = r"""
+- name: Read the chain of trust of every Mac
+  macops.tokens.chain_of_trust_info:
+    managed_admins: "{{ macops_managed_admins | default([]) }}"
+  become: true
+  register: trust
+
+- name: Show what needs doing
+  ansible.builtin.debug:
+    msg: "{{ trust.findings | map(attribute='next_step') | list }}"
+"""
+
+RETURN = r"""
+mac:
+  description: The model of the Mac.
+  returned: success
+  type: dict
+  contains:
+    os:
+      description: C(product_name), C(version), C(build), C(version_extra), C(major), C(version_tuple),
+        C(machine) (from C(uname -m)), C(cpu_brand), C(apple_silicon), C(architecture), C(t2) (V(null) when
+        unknown) and C(t2_reason).
+      type: dict
+      returned: always
+    users:
+      description:
+        - Accounts with UID 500 or above, and every token holder. Each has C(name), C(full_name), C(uid),
+          C(guid), C(admin), C(kind) (V(local), V(mobile), V(managed_admin), V(network) or V(service)), C(home),
+          C(original_node), C(disabled_tags), C(secure_token) (V(null) when inconsistent), C(token_state)
+          (V(enabled), V(disabled) or V(inconsistent)), C(token_signals), C(crypto_user), C(filevault_user) and
+          C(volume_owner) (V(null) on Intel).
+      type: list
+      elements: dict
+      returned: always
+    token_holders:
+      description: How many accounts hold a secure token.
+      type: int
+      returned: always
+    admin_token_holders:
+      description: How many administrators hold a secure token.
+      type: int
+      returned: always
+    volume_owners:
+      description: How many token holders are volume owners (Apple silicon).
+      type: int
+      returned: always
+    crypto_users:
+      description: The APFS crypto users of the boot volume (C(uuid), C(type), C(volume_owner)).
+      type: list
+      elements: dict
+      returned: always
+    mdm:
+      description: C(enrolled), C(dep), C(user_approved) and C(server).
+      type: dict
+      returned: always
+    bootstrap_token:
+      description: C(supported) by the server, C(escrowed) to it (V(null) when unsupported) and whether a
+        C(local_record) (the MDM Bootstrap Token External Key crypto user) exists.
+      type: dict
+      returned: always
+    filevault:
+      description: C(state) (V(off), V(on), V(encrypting), V(decrypting) or V(deferred)), C(enabled), C(percent),
+        C(restart_pending), C(deferred_user), C(deferral_configured), C(personal_recovery_key),
+        C(institutional_recovery_key) and C(users) (from C(fdesetup list)).
+      type: dict
+      returned: always
+    tool_calls:
+      description: How many tool invocations the read took.
+      type: int
+      returned: always
+  sample:
+    os: {version: "14.4.1", apple_silicon: true}
+    token_holders: 1
+readiness:
+  description: For each token-gated function, C(available) (V(true), V(false) or V(null) for unknown),
+    C(authorised_by) (accounts, or V(MDM (bootstrap token\))) and C(reason).
+  returned: success
+  type: dict
+  sample:
+    filevault: {available: true, authorised_by: [alice], reason: "FileVault is on; these users unlock it at startup"}
+findings:
+  description: Problems found, most severe first.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    code:
+      description: A stable identifier, such as V(no_token_holder) or V(mobile_account_without_token).
+      type: str
+    severity:
+      description: V(critical), V(warning) or V(info).
+      type: str
+    users:
+      description: The accounts it concerns.
+      type: list
+      elements: str
+    message:
+      description: What is wrong, in plain words.
+      type: str
+    next_step:
+      description: What to do about it.
+      type: str
+    rule:
+      description: The behaviour rules or failure modes it follows.
+      type: str
+  sample:
+    - code: mobile_account_without_token
+      severity: info
+      users: [jdoe]
+      message: "Mobile (Active Directory) accounts without a secure token: jdoe."
+      next_step: "None needed from here: the token is granted at the user's next graphical login."
+      rule: R42
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.macops.tokens.plugins.module_utils._info import run_info
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            managed_admins=dict(type="list", elements="str", default=[]),
+            bootstrap_allowed_for_authentication=dict(type="str", choices=["allowed", "disallowed", "unknown"],
+                                                      default="unknown"),
+            timeout=dict(type="int", default=60),
+        ),
+        supports_check_mode=True,
+    )
+    run_info(module, view="all")
+
+
+if __name__ == "__main__":
+    main()

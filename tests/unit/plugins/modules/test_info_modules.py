@@ -1,0 +1,229 @@
+# Copyright (c) 2026, macops.tokens contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The info modules with run_command mocked: a table of Macs (tool outputs) and what each module must return."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.macops.tokens.plugins.module_utils import _runner
+from ansible_collections.macops.tokens.plugins.modules import (bootstrap_token_info, chain_of_trust_info,
+                                                                filevault_info, secure_token_info)
+
+ALICE = "1C2D3E4F-0000-4000-8000-0000000001F5"
+BOB = "1C2D3E4F-0000-4000-8000-0000000001F6"
+PRK = "EBC6C064-0000-11AA-AA11-00306543ECAC"
+BT = "9F978E27-950F-54C4-9A73-26E06B52BC47"
+SHADOW = ";ShadowHash;HASHLIST:<SALTED-SHA512-PBKDF2,SRP-RFC5054-4096-SHA512-PBKDF2>"
+
+
+def crypto(*entries):
+    if not entries:
+        return "No cryptographic users for disk3s5\n"
+    lines = ["Cryptographic %s for disk3s5 (%d found)" % ("user" if len(entries) == 1 else "users", len(entries)), "|"]
+    for index, (uuid, kind, owner) in enumerate(entries):
+        bar = "    " if index == len(entries) - 1 else "|   "
+        lines += ["+-- " + uuid, bar + "Type: " + kind]
+        if owner is not None:
+            lines.append(bar + "Volume Owner: " + ("Yes" if owner else "No"))
+        if index < len(entries) - 1:
+            lines.append("|")
+    return "\n".join(lines) + "\n"
+
+
+def record(name, uid, guid, real, authority):
+    lines = ["AuthenticationAuthority: " + " ".join(authority)] if authority else []
+    lines += ["GeneratedUID: " + guid, "NFSHomeDirectory: /Users/" + name, "RealName:", " " + real,
+              "RecordName: " + name, "UniqueID: %d" % uid]
+    return "\n".join(lines)
+
+
+HEALTHY = {
+    ("sw_vers",): "ProductName:\t\tmacOS\nProductVersion:\t\t14.4.1\nBuildVersion:\t\t23E224\n",
+    ("uname", "-m"): "arm64\n",
+    ("sysctl", "-n", "machdep.cpu.brand_string"): "Apple M2\n",
+    ("diskutil", "apfs", "listCryptoUsers", "/"): crypto((ALICE, "Local Open Directory User", True),
+                                                         (PRK, "Personal Recovery User", False),
+                                                         (BT, "MDM Bootstrap Token External Key", False)),
+    ("dscl", ".", "-readall", "/Users"): "\n-\n".join([
+        record("_mbsetupuser", 248, "FFFFEEEE-DDDD-CCCC-BBBB-AAAA000000F8", "Setup User", []),
+        record("alice", 501, ALICE, "Alice Appleseed", [SHADOW, ";SecureToken;"]),
+        record("bob", 502, BOB, "Bob Builder", [SHADOW]),
+    ]) + "\n",
+    ("dscl", ".", "-read", "/Groups/admin", "GroupMembership"): "GroupMembership: root alice\n",
+    ("fdesetup", "status"): "FileVault is On.\n",
+    ("fdesetup", "list"): "alice,%s\n" % ALICE,
+    ("fdesetup", "haspersonalrecoverykey"): "true\n",
+    ("fdesetup", "hasinstitutionalrecoverykey"): "false\n",
+    ("fdesetup", "showdeferralinfo"): "Not found.\n",
+    ("profiles", "status", "-type", "enrollment"):
+        "Enrolled via DEP: Yes\nMDM enrollment: Yes (User Approved)\nMDM server: https://mdm.example.com/mdm\n",
+    ("profiles", "status", "-type", "bootstraptoken"):
+        "profiles: Bootstrap Token supported on server: YES\nprofiles: Bootstrap Token escrowed to server: YES\n",
+}
+
+
+class FakeMac(object):
+    """Answers run_command from a table keyed by (tool, args...); records every argv."""
+
+    def __init__(self, outputs, missing=()):
+        self.outputs = outputs
+        self.missing = set(missing)
+        self.calls = []
+
+    def run_command(self, args, **kwargs):
+        tool = args[0].rsplit("/", 1)[-1]
+        key = tuple([tool] + args[1:])
+        if key[:4] == ("dscl", ".", "-readall", "/Users"):
+            key = key[:4]
+        self.calls.append(args)
+        value = self.outputs.get(key)
+        if value is None:
+            raise AssertionError("unexpected command %r" % (args,))
+        if isinstance(value, tuple):
+            return value
+        return 0, value, ""
+
+
+def run_module(monkeypatch, capsys, module, args, outputs, missing=()):
+    fake = FakeMac(outputs, missing)
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", fake.run_command)
+    monkeypatch.setattr(_runner.os.path, "exists", lambda path: path not in fake.missing)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
+    return json.loads(capsys.readouterr().out), fake
+
+
+def variant(**changes):
+    outputs = dict(HEALTHY)
+    for key, value in changes.items():
+        outputs[tuple(key.split("__"))] = value
+    return outputs
+
+
+def users_by_name(result):
+    return {u["name"]: u for u in result["mac"]["users"]}
+
+
+CASES = [
+    {"id": "healthy", "outputs": HEALTHY,
+     "expect": {"token_holders": 1, "admin_token_holders": 1, "volume_owners": 1, "tool_calls": 13},
+     "users": {"alice": ("enabled", True, True, True), "bob": ("disabled", False, False, False)},
+     "codes": {"local_user_without_token"}},
+    {"id": "not-enrolled", "outputs": variant(**{
+        "profiles__status__-type__enrollment": "Enrolled via DEP: No\nMDM enrollment: No\n"}),
+     "expect": {"tool_calls": 12}, "codes": {"local_user_without_token", "not_enrolled_in_mdm"}},
+    {"id": "server-without-bootstrap", "outputs": variant(**{
+        "profiles__status__-type__bootstraptoken": "profiles: Bootstrap Token supported on server: NO\n"}),
+     "codes": {"bootstrap_token_unsupported", "local_user_without_token"},
+     "bootstrap": {"supported": False, "escrowed": None}},
+    {"id": "forged-securetoken-tag", "outputs": variant(**{"dscl__.__-readall__/Users": record(
+        "bob", 502, BOB, "Bob Builder", [SHADOW, ";SecureToken;"]) + "\n-\n" + record(
+        "alice", 501, ALICE, "Alice Appleseed", [SHADOW, ";SecureToken;"]) + "\n"}),
+     "users": {"bob": ("inconsistent", None, False, False)}, "codes": {"token_state_inconsistent"}},
+    {"id": "rosetta-reports-apple-silicon", "outputs": variant(**{"uname__-m": "x86_64\n"}),
+     "expect_os": {"apple_silicon": True, "machine": "x86_64"}},
+    {"id": "intel", "outputs": variant(**{
+        "uname__-m": "x86_64\n",
+        "sysctl__-n__machdep.cpu.brand_string": "Intel(R) Core(TM) i7-8559U CPU @ 2.70GHz\n",
+        "diskutil__apfs__listCryptoUsers__/": crypto((ALICE, "Local Open Directory User", None))}),
+     "expect_os": {"apple_silicon": False, "t2": None}, "users": {"alice": ("enabled", True, True, None)}},
+    {"id": "nobody-holds-a-token", "outputs": variant(**{
+        "diskutil__apfs__listCryptoUsers__/": crypto(), "fdesetup__status": "FileVault is Off.\n",
+        "fdesetup__list": "", "fdesetup__haspersonalrecoverykey": "false\n",
+        "dscl__.__-readall__/Users": record("alice", 501, ALICE, "Alice", [SHADOW]) + "\n"}),
+     "codes": {"no_token_holder", "local_user_without_token", "filevault_off"},
+     "next_step": {"no_token_holder": "plain-text password"}},
+    {"id": "only-a-standard-user-holds-a-token", "outputs": variant(**{
+        "dscl__.__-read__/Groups/admin__GroupMembership": "GroupMembership: root bob\n"}),
+     "codes": {"only_standard_token_holders", "local_user_without_token"}},
+    {"id": "mobile-account-gets-its-token-at-login", "outputs": variant(**{"dscl__.__-readall__/Users": record(
+        "alice", 501, ALICE, "Alice", [SHADOW, ";SecureToken;"]) + "\n-\n" + record(
+        "jdoe", 1103, BOB, "Jane Doe", [";LocalCachedUser;/Active Directory/CORP/corp.example.com:jdoe:" + BOB,
+                                        SHADOW]) + "\n"}),
+     "codes": {"mobile_account_without_token"}, "severity": {"mobile_account_without_token": "info"},
+     "next_step": {"mobile_account_without_token": "next graphical login"}},
+    {"id": "filevault-encrypting-without-key", "outputs": variant(**{
+        "fdesetup__status": "FileVault is On.\nEncryption in progress: Percent completed = 31.2\n",
+        "fdesetup__haspersonalrecoverykey": "false\n"}),
+     "codes": {"filevault_encrypting", "no_recovery_key", "local_user_without_token"},
+     "filevault": {"state": "encrypting", "percent": 31.2}},
+    {"id": "deferred", "outputs": variant(**{
+        "fdesetup__status": "FileVault is Off.\nDeferred enablement appears to be active for user 'alice'.\n",
+        "fdesetup__list": "alice,%s\n" % ALICE}),
+     "filevault": {"state": "deferred", "deferred_user": "alice"}},
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_chain_of_trust_info_table(monkeypatch, capsys, case):
+    result, fake = run_module(monkeypatch, capsys, chain_of_trust_info, {}, case["outputs"])
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["changed"] is False
+    for key, value in case.get("expect", {}).items():
+        assert result["mac"][key] == value, key
+    assert result["mac"]["tool_calls"] == len(fake.calls)
+    for key, value in case.get("expect_os", {}).items():
+        assert result["mac"]["os"][key] == value, key
+    users = users_by_name(result)
+    for name, (state, token, fv_user, owner) in case.get("users", {}).items():
+        assert (users[name]["token_state"], users[name]["secure_token"], users[name]["filevault_user"],
+                users[name]["volume_owner"]) == (state, token, fv_user, owner), name
+    codes = {f["code"] for f in result["findings"]}
+    if "codes" in case:
+        assert codes == case["codes"]
+    for code, severity in case.get("severity", {}).items():
+        assert next(f for f in result["findings"] if f["code"] == code)["severity"] == severity
+    for code, words in case.get("next_step", {}).items():
+        assert words in next(f for f in result["findings"] if f["code"] == code)["next_step"]
+    for key, value in case.get("bootstrap", {}).items():
+        assert result["mac"]["bootstrap_token"][key] == value
+    for key, value in case.get("filevault", {}).items():
+        assert result["mac"]["filevault"][key] == value
+    assert "_mbsetupuser" not in users  # system accounts that hold nothing are not reported
+    for call in fake.calls:
+        assert call[0].startswith(("/usr/bin/", "/usr/sbin/"))  # absolute Apple paths only
+
+
+@pytest.mark.parametrize("outputs,missing,message", [
+    (variant(**{"fdesetup__status": "#@%&*!?~^01xyz\n"}), (), "parse_fdesetup_status"),
+    (variant(**{"fdesetup__list": (1, "", "Error: This command must be run as root.\n")}), (),
+     "/usr/bin/fdesetup list failed with exit code 1: Error: This command must be run as root."),
+    (HEALTHY, ("/usr/bin/fdesetup",), "/usr/bin/fdesetup was not found: this is not a Mac, or the tool is absent"),
+    (variant(**{"sw_vers": "ProductVersion: 14.4\n"}), (), "parse_sw_vers"),
+])
+def test_failures_name_the_command(monkeypatch, capsys, outputs, missing, message):
+    result, _ = run_module(monkeypatch, capsys, chain_of_trust_info, {}, outputs, missing)
+    assert result["failed"] is True and message in result["msg"]
+
+
+def test_timeout_must_be_positive(monkeypatch, capsys):
+    result, fake = run_module(monkeypatch, capsys, filevault_info, {"timeout": 0}, HEALTHY)
+    assert result["failed"] and "timeout must be at least 1 second" in result["msg"] and fake.calls == []
+
+
+def test_focused_views(monkeypatch, capsys):
+    tokens, _ = run_module(monkeypatch, capsys, secure_token_info, {"users": ["bob"]}, HEALTHY)
+    assert [u["name"] for u in tokens["users"]] == ["bob"] and tokens["token_holders"] == 1
+    assert {f["code"] for f in tokens["findings"]} == {"local_user_without_token"}
+    missing, _ = run_module(monkeypatch, capsys, secure_token_info, {"users": ["carol"]}, HEALTHY)
+    assert missing["failed"] and "no account named carol" in missing["msg"]
+    bootstrap, fake = run_module(monkeypatch, capsys, bootstrap_token_info, {}, HEALTHY)
+    assert bootstrap["bootstrap_token"] == {"supported": True, "escrowed": True, "local_record": True}
+    assert not any("dscl" in c[0] or "fdesetup" in c[0] for c in fake.calls)
+    fv, _ = run_module(monkeypatch, capsys, filevault_info, {}, HEALTHY)
+    assert fv["filevault"]["state"] == "on" and fv["filevault"]["personal_recovery_key"] is True
+    assert {u["name"]: u["filevault_user"] for u in fv["users"]} == {"alice": True, "bob": False}
+
+
+def test_managed_admins_are_an_input(monkeypatch, capsys):
+    result, _ = run_module(monkeypatch, capsys, chain_of_trust_info, {"managed_admins": ["bob"]}, HEALTHY)
+    assert users_by_name(result)["bob"]["kind"] == "managed_admin"
+    assert "managed_admin_without_token" in {f["code"] for f in result["findings"]}
