@@ -6,7 +6,6 @@ not part of the built collection (galaxy.yml build_ignore) and run with `make te
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -52,26 +51,12 @@ class Fleet:
         return self.store(host).load()
 
     def run(self, module: str, args: dict | None = None, hosts: str = "all", check: bool = False,
-            become: bool = True, extravars: dict | None = None, timeout: int = 600) -> dict:
+            become: bool = True, timeout: int = 600) -> dict:
         """Run one module on ``hosts`` through ansible-runner; return {host: result}."""
-        import ansible_runner
+        from macsim.testing import run_adhoc
 
-        envvars = {"ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_PIPELINING": "True", "ANSIBLE_FORKS": "12",
-                   "ANSIBLE_NOCOLOR": "1", "ANSIBLE_COLLECTIONS_PATH": str(self.collections),
-                   "ANSIBLE_BECOME": "True" if become else "False"}
-        cmdline = "--check" if check else None
-        with tempfile.TemporaryDirectory() as private:
-            runner = ansible_runner.run(private_data_dir=private, inventory=str(self.inventory), host_pattern=hosts,
-                                        module=module, module_args=json.dumps(args) if args else None, envvars=envvars,
-                                        cmdline=cmdline, quiet=True, timeout=timeout, extravars=extravars or {})
-            results = {}
-            for event in runner.events:
-                data = event.get("event_data", {})
-                if event.get("event") in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable"):
-                    res = dict(data.get("res", {}))
-                    res["_event"] = event["event"]
-                    results[data["host"]] = res
-        return results
+        return run_adhoc(str(self.inventory), module, args, hosts=hosts, become=become, check=check, timeout=timeout,
+                         forks=12, envvars={"ANSIBLE_COLLECTIONS_PATH": str(self.collections)})
 
 
 @pytest.fixture(scope="session")

@@ -155,24 +155,9 @@ needs_fleet = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("sshd") a
 
 
 def _ansible(inventory, module, args="", become=False, timeout=300):
-    """Run one ad-hoc module over SSH with ansible-runner; return {host: result} from its events."""
-    import tempfile
+    from macsim.testing import run_adhoc
 
-    import ansible_runner
-
-    envvars = {"ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_PIPELINING": "True", "ANSIBLE_FORKS": "10",
-               "ANSIBLE_NOCOLOR": "1", "ANSIBLE_BECOME": "True" if become else "False"}
-    with tempfile.TemporaryDirectory() as private:
-        runner = ansible_runner.run(private_data_dir=private, inventory=inventory, host_pattern="all",
-                                    module=module, module_args=args, envvars=envvars, quiet=True, timeout=timeout)
-        results = {}
-        for event in runner.events:
-            data = event.get("event_data", {})
-            if event.get("event") in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable"):
-                res = dict(data.get("res", {}))
-                res["_event"] = event["event"]
-                results[data["host"]] = res
-    return results
+    return run_adhoc(inventory, module, args, become=become, timeout=timeout)
 
 
 def _no_python(info):

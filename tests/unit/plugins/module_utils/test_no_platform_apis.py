@@ -33,7 +33,7 @@ def test_there_are_sources_to_check():
     assert len(list(_sources())) >= 8
 
 
-@pytest.mark.parametrize("pattern,why", FORBIDDEN, ids=[w for _, w in FORBIDDEN])
+@pytest.mark.parametrize("pattern,why", FORBIDDEN, ids=[entry[1] for entry in FORBIDDEN])
 def test_plugins_never_ask_the_interpreter_about_the_mac(pattern, why):
     offenders = []
     for path in _sources():

@@ -13,8 +13,10 @@ from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.macops.tokens.plugins.module_utils import _runner
-from ansible_collections.macops.tokens.plugins.modules import (bootstrap_token_info, chain_of_trust_info,
-                                                                filevault_info, secure_token_info)
+from ansible_collections.macops.tokens.plugins.modules import bootstrap_token_info
+from ansible_collections.macops.tokens.plugins.modules import chain_of_trust_info
+from ansible_collections.macops.tokens.plugins.modules import filevault_info
+from ansible_collections.macops.tokens.plugins.modules import secure_token_info
 
 ALICE = "1C2D3E4F-0000-4000-8000-0000000001F5"
 BOB = "1C2D3E4F-0000-4000-8000-0000000001F6"
@@ -28,10 +30,10 @@ def crypto(*entries):
         return "No cryptographic users for disk3s5\n"
     lines = ["Cryptographic %s for disk3s5 (%d found)" % ("user" if len(entries) == 1 else "users", len(entries)), "|"]
     for index, (uuid, kind, owner) in enumerate(entries):
-        bar = "    " if index == len(entries) - 1 else "|   "
-        lines += ["+-- " + uuid, bar + "Type: " + kind]
+        indent = "    " if index == len(entries) - 1 else "|   "
+        lines += ["+-- " + uuid, indent + "Type: " + kind]
         if owner is not None:
-            lines.append(bar + "Volume Owner: " + ("Yes" if owner else "No"))
+            lines.append(indent + "Volume Owner: " + ("Yes" if owner else "No"))
         if index < len(entries) - 1:
             lines.append("|")
     return "\n".join(lines) + "\n"
@@ -200,7 +202,7 @@ def test_chain_of_trust_info_table(monkeypatch, capsys, case):
     (variant(**{"sw_vers": "ProductVersion: 14.4\n"}), (), "parse_sw_vers"),
 ])
 def test_failures_name_the_command(monkeypatch, capsys, outputs, missing, message):
-    result, _ = run_module(monkeypatch, capsys, chain_of_trust_info, {}, outputs, missing)
+    result, dummy = run_module(monkeypatch, capsys, chain_of_trust_info, {}, outputs, missing)
     assert result["failed"] is True and message in result["msg"]
 
 
@@ -210,20 +212,20 @@ def test_timeout_must_be_positive(monkeypatch, capsys):
 
 
 def test_focused_views(monkeypatch, capsys):
-    tokens, _ = run_module(monkeypatch, capsys, secure_token_info, {"users": ["bob"]}, HEALTHY)
+    tokens, dummy = run_module(monkeypatch, capsys, secure_token_info, {"users": ["bob"]}, HEALTHY)
     assert [u["name"] for u in tokens["users"]] == ["bob"] and tokens["token_holders"] == 1
     assert {f["code"] for f in tokens["findings"]} == {"local_user_without_token"}
-    missing, _ = run_module(monkeypatch, capsys, secure_token_info, {"users": ["carol"]}, HEALTHY)
+    missing, dummy = run_module(monkeypatch, capsys, secure_token_info, {"users": ["carol"]}, HEALTHY)
     assert missing["failed"] and "no account named carol" in missing["msg"]
     bootstrap, fake = run_module(monkeypatch, capsys, bootstrap_token_info, {}, HEALTHY)
     assert bootstrap["bootstrap_token"] == {"supported": True, "escrowed": True, "local_record": True}
     assert not any("dscl" in c[0] or "fdesetup" in c[0] for c in fake.calls)
-    fv, _ = run_module(monkeypatch, capsys, filevault_info, {}, HEALTHY)
+    fv, dummy = run_module(monkeypatch, capsys, filevault_info, {}, HEALTHY)
     assert fv["filevault"]["state"] == "on" and fv["filevault"]["personal_recovery_key"] is True
     assert {u["name"]: u["filevault_user"] for u in fv["users"]} == {"alice": True, "bob": False}
 
 
 def test_managed_admins_are_an_input(monkeypatch, capsys):
-    result, _ = run_module(monkeypatch, capsys, chain_of_trust_info, {"managed_admins": ["bob"]}, HEALTHY)
+    result, dummy = run_module(monkeypatch, capsys, chain_of_trust_info, {"managed_admins": ["bob"]}, HEALTHY)
     assert users_by_name(result)["bob"]["kind"] == "managed_admin"
     assert "managed_admin_without_token" in {f["code"] for f in result["findings"]}
