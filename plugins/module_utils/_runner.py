@@ -16,7 +16,11 @@ fails the task instead of hanging the play. Secrets only ever travel on stdin.
 from __future__ import annotations
 
 import os
+import re
+import select
+import signal
 import threading
+import time
 
 from ansible_collections.macops.tokens.plugins.module_utils._parsers import ParseError
 
@@ -117,6 +121,68 @@ class Runner(object):
             raise ToolError("%s failed with exit code %s: %s" % (" ".join(command), rc, (err or out).strip()),
                             command=command, rc=rc, out=out, err=err)
         return Result(command, rc, out, err)
+
+    def converse(self, tool, args, answers, timeout=None):
+        """Run ``tool`` on a new pseudo-terminal and answer its prompts; for tools that read secrets only there.
+
+        ``answers`` is a list of ``(prompt regex, text, secret)`` answered in order, each once its prompt
+        appears; secret answers are removed from the transcript.
+        The tool gets the terminal as its controlling terminal, so it reads from ``/dev/tty`` as it would for
+        a person; nothing secret is ever on argv. Returns a Result whose ``out`` is the transcript (stdout and
+        stderr share the terminal) with every answer removed. run_command cannot provide a terminal, which is
+        why this one path forks itself; it is time-bound like every other call.
+        """
+        import pty
+
+        command = [self.path(tool)] + [str(a) for a in args]
+        limit = self.timeout if timeout is None else timeout
+        env = dict(os.environ)
+        env.update(C_LOCALE)
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: pty.fork made the terminal its controlling terminal
+            try:
+                os.execve(command[0], command, env)
+            finally:
+                os._exit(127)
+        pending = [(re.compile(pattern), text) for pattern, text, dummy_secret in answers]
+        transcript, since_answer = [], ""
+        deadline = time.time() + limit
+        killed = False
+        try:
+            while True:
+                remaining = deadline - time.time()
+                if remaining <= 0:
+                    os.kill(pid, signal.SIGKILL)
+                    killed = True
+                    break
+                ready, dummy_w, dummy_x = select.select([fd], [], [], min(remaining, 0.5))
+                if not ready:
+                    continue
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                text = chunk.decode("utf-8", "replace")
+                transcript.append(text)
+                since_answer += text
+                if pending and pending[0][0].search(since_answer):
+                    os.write(fd, (pending.pop(0)[1] + "\n").encode("utf-8"))
+                    since_answer = ""
+        finally:
+            dummy_pid, status = os.waitpid(pid, 0)
+            os.close(fd)
+        out = "".join(transcript).replace("\r\n", "\n")
+        for dummy_pattern, text, secret in answers:
+            if secret and text:
+                out = out.replace(text, "********")
+        rc = -signal.SIGKILL if killed else (os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status))
+        self.calls.append(command)
+        if killed:
+            raise ToolError("%s did not finish within %s seconds and was stopped (it may be waiting at a prompt)"
+                            % (" ".join(command), limit), command=command, rc=rc, out=out)
+        return Result(command, rc, out, "")
 
     def parse(self, parser, result, text=None):
         """Apply a parser to a result's output; a ParseError names the command and quotes the output."""

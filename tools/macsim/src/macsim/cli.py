@@ -236,7 +236,8 @@ def parser() -> argparse.ArgumentParser:
     fa.add_argument("host")
     fa.add_argument("--tool", required=True, choices=schema.TOOLS)
     fa.add_argument("--kind", required=True, choices=schema.FAULT_KINDS)
-    fa.add_argument("--match", action="append", help="an argv word that must be present (repeatable)")
+    fa.add_argument("--match", action="append", help="an argv word that must be present (repeatable); write "
+                    "--match=-word for words that start with a dash")
     fa.add_argument("--seconds", type=float)
     fa.add_argument("--exit-code", type=int)
     fa.add_argument("--stdout")

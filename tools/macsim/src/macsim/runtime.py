@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import io
 import json
 import os
 import random
 import sys
+import termios
 import threading
 import time
 from dataclasses import dataclass, field
@@ -75,7 +77,8 @@ class Ctx:
         if self.tty is not None:
             self.tty.write(text)
             self.tty.flush()
-            line = self.tty.readline()
+            with _no_echo(self.tty if secret else None):
+                line = self.tty.readline()
             if not line:
                 return None
             self.tty_bytes += len(line.encode("utf-8"))
@@ -90,6 +93,27 @@ class Ctx:
     def require_root(self, key: str, code: int) -> None:
         if self.euid != 0:
             raise ToolExit(code, err=self.t(key))
+
+
+@contextlib.contextmanager
+def _no_echo(tty):
+    """Turn terminal echo off while a secret is typed, as readpassphrase does on a Mac."""
+    fd = None
+    try:
+        fd = tty.fileno() if tty is not None else None
+        old = termios.tcgetattr(fd) if fd is not None else None
+    except (OSError, ValueError, io.UnsupportedOperation, termios.error):
+        old = None
+    if old is None:
+        yield
+        return
+    new = list(old)
+    new[3] &= ~termios.ECHO
+    termios.tcsetattr(fd, termios.TCSANOW, new)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, old)
 
 
 class ToolExit(Exception):
