@@ -144,6 +144,7 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.macops.tokens.plugins.module_utils import _parsers as P
+from ansible_collections.macops.tokens.plugins.module_utils._account import require_password
 from ansible_collections.macops.tokens.plugins.module_utils._info import read_mac
 from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
 from ansible_collections.macops.tokens.plugins.module_utils._tokens import (PlanError, authentication_grants_first_token,
@@ -160,15 +161,6 @@ SYSADMINCTL_ERRORS = {
     "framework_auth_failed": "sysadminctl failed to authenticate with the SystemAdministration framework",
     "unknown_user": "sysadminctl does not know %(user)s",
 }
-
-
-def authenticate(module, runner, name, password):
-    """Check a password with dscl -authonly, answering its prompt on a terminal (never on argv)."""
-    result = runner.converse("dscl", ["/Local/Default", "-authonly", name], [(r":\s*$", password, True)])
-    if result.rc == 0 and "DS Error" not in result.out and "eDSAuthFailed" not in result.out:
-        return
-    module.fail_json(msg="the password given for %s is wrong: dscl -authonly refused it (nothing was changed)" % name,
-                     cmd=result.command, rc=result.rc, stdout=result.out)
 
 
 def sysadminctl(module, runner, verb, user, admin, user_password, admin_password):
@@ -234,8 +226,8 @@ def main():
     if plan["action"] in ("grant", "remove"):
         try:
             if want:
-                authenticate(module, runner, name, p["user_password"])
-            authenticate(module, runner, plan["grantor"], p["admin_password"])
+                require_password(module, runner, name, p["user_password"])
+            require_password(module, runner, plan["grantor"], p["admin_password"])
         except ToolError as exc:
             module.fail_json(msg=str(exc), **exc.details())
     if module.check_mode:
@@ -248,7 +240,7 @@ def main():
         if plan["action"] == "authenticate":
             if not authentication_grants_first_token(before, target):  # pragma: no cover - guarded by the plan
                 module.fail_json(msg="internal error: no first-token rule applies")
-            authenticate(module, runner, name, p["user_password"])
+            require_password(module, runner, name, p["user_password"])
             result["first_token_rule"] = plan["rule"]
         elif plan["action"] == "remove":
             sysadminctl(module, runner, "-secureTokenOff", name, plan["grantor"], p["user_password"] or "",

@@ -1,0 +1,195 @@
+#!/usr/bin/python
+# Copyright (c) 2026, macops.tokens contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: bootstrap_token
+short_description: Escrow the bootstrap token to the MDM, or remove it, verified afterwards
+version_added: 0.1.0
+description:
+  - Makes sure the Mac's bootstrap token is escrowed to its MDM (V(escrowed)), or removed from the Mac and the
+    server (V(absent)).
+  - Escrows with C(profiles install -type bootstraptoken), which has no option to read a password from stdin;
+    its prompts for the administrator's name and password are answered on a pseudo-terminal, so neither appears
+    on any command line. The call is time-bound by O(timeout).
+  - Checks first, with clear errors, that the Mac is enrolled in an MDM, that the server supports the bootstrap
+    token (if not, the fix is a re-enrollment whose profile advertises the capability), that O(admin_user) is an
+    administrator holding a secure token, and that its password is not blank and is accepted by
+    C(dscl -authonly) (typed at its prompt on a pseudo-terminal).
+  - Verifies afterwards with C(profiles status -type bootstraptoken) and the V(MDM Bootstrap Token External Key)
+    APFS crypto user; with O(validate=true) also with C(profiles validate -type bootstraptoken).
+  - A token created on the Mac but not escrowed usually means the MDM could not be reached; the task fails and
+    says so.
+author:
+  - macops.tokens maintainers (@macops)
+extends_documentation_fragment:
+  - macops.tokens._common
+options:
+  state:
+    description: Whether the bootstrap token must be escrowed, or absent from the Mac and the server.
+    type: str
+    choices: [escrowed, absent]
+    default: escrowed
+  admin_user:
+    description: An administrator who holds a secure token. Required to escrow.
+    type: str
+  admin_password:
+    description: The password of O(admin_user).
+    type: str
+  validate:
+    description:
+      - Also run C(profiles validate -type bootstraptoken). An escrowed token that does not validate is escrowed
+        again.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: macOS
+seealso:
+  - module: macops.tokens.bootstrap_token_info
+"""
+
+EXAMPLES = r"""
+- name: Escrow the bootstrap token
+  macops.tokens.bootstrap_token:
+    admin_user: "{{ macops_admin_user }}"
+    admin_password: "{{ macops_admin_password }}"
+    validate: true
+  become: true
+"""
+
+RETURN = r"""
+bootstrap_token:
+  description: The bootstrap token state after the task, re-read from the Mac (C(supported), C(escrowed),
+    C(local_record)).
+  returned: success
+  type: dict
+  sample: {supported: true, escrowed: true, local_record: true}
+validated:
+  description: Whether C(profiles validate) said the token validated (V(null) when O(validate=false)).
+  returned: success
+  type: bool
+diff:
+  description: The bootstrap token state before and after.
+  returned: when diff mode is on
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.macops.tokens.plugins.module_utils import _parsers as P
+from ansible_collections.macops.tokens.plugins.module_utils._account import require_password
+from ansible_collections.macops.tokens.plugins.module_utils._info import read_mac
+from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
+from ansible_collections.macops.tokens.plugins.module_utils._tokens import find_user
+
+PARTS = ("os", "users", "mdm")
+
+
+def check_escrow_inputs(module, model):
+    mdm, bt = model["mdm"], model["bootstrap_token"]
+    if not mdm["enrolled"]:
+        module.fail_json(msg="this Mac is not enrolled in an MDM, so it cannot escrow a bootstrap token; enroll it "
+                             "first (Automated Device Enrollment where possible)")
+    if not bt["supported"]:
+        module.fail_json(msg="the MDM server does not support the bootstrap token for this Mac (profiles status "
+                             "says 'supported on server: NO'); re-enroll with an enrollment profile that advertises "
+                             "the bootstrap token capability")
+    name, password = module.params["admin_user"], module.params["admin_password"]
+    if not name:
+        module.fail_json(msg="admin_user is required to escrow the bootstrap token")
+    if not password:
+        module.fail_json(msg="admin_password is required and must not be blank: profiles refuses a blank password "
+                             "and a user with a blank password cannot create a bootstrap token")
+    admin = find_user(model, name)
+    if admin is None:
+        module.fail_json(msg="admin_user %s is not an account on this Mac" % name)
+    if not (admin["admin"] and admin["secure_token"]):
+        able = [u["name"] for u in model["users"] if u["admin"] and u["secure_token"]]
+        module.fail_json(msg="admin_user %s must be an administrator holding a secure token; %s" % (
+            name, "those here: %s" % ", ".join(able) if able else "none here holds one"))
+
+
+def validate(runner):
+    result = runner.run("profiles", ["validate", "-type", "bootstraptoken"], ok_codes=None)
+    return P.parse_profiles_validate(result.out + result.err)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type="str", choices=["escrowed", "absent"], default="escrowed"),
+            admin_user=dict(type="str"),
+            admin_password=dict(type="str", no_log=True),
+            validate=dict(type="bool", default=False),
+            timeout=dict(type="int", default=60),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    before = read_mac(module, PARTS)
+    bt = before["bootstrap_token"]
+    runner = Runner(module, timeout=p["timeout"])
+    result = {"changed": False, "validated": None}
+    try:
+        if p["state"] == "escrowed":
+            check_escrow_inputs(module, before)
+            needed = not bt["escrowed"]
+            if not needed and p["validate"]:
+                result["validated"] = validate(runner)
+                needed = not result["validated"]
+        else:
+            needed = bool(bt["escrowed"] or bt["local_record"])
+        result["changed"] = needed
+        if module._diff:
+            after = {"escrowed": p["state"] == "escrowed", "local_record": p["state"] == "escrowed"} if needed else {
+                "escrowed": bt["escrowed"], "local_record": bt["local_record"]}
+            result["diff"] = {"before": {"escrowed": bt["escrowed"], "local_record": bt["local_record"]},
+                              "after": after}
+        if needed and p["state"] == "escrowed":
+            # The administrator holds a token, so this check cannot grant a first token: safe in check mode too.
+            require_password(module, runner, p["admin_user"], p["admin_password"])
+        if not needed or module.check_mode:
+            module.exit_json(bootstrap_token=bt, **result)
+        if p["state"] == "escrowed":
+            answers = [(r"user name:\s*$", p["admin_user"], False), (r"[Pp]assword[^\n]*:\s*$", p["admin_password"], True)]
+            install = runner.converse("profiles", ["install", "-type", "bootstraptoken"], answers)
+        else:
+            install = runner.run("profiles", ["remove", "-type", "bootstraptoken"], ok_codes=None)
+    except ToolError as exc:
+        module.fail_json(msg=str(exc), **exc.details())
+    after = read_mac(module, PARTS)["bootstrap_token"]
+    if p["state"] == "escrowed":
+        if not after["escrowed"]:
+            reason = ("a bootstrap token now exists on the Mac but the server does not have it: the MDM was probably "
+                      "unreachable; run this again when it can be reached" if after["local_record"] else
+                      "profiles did not create a bootstrap token")
+            module.fail_json(msg="the bootstrap token was not escrowed: %s" % reason, cmd=install.command,
+                             rc=install.rc, stdout=install.out, bootstrap_token=after)
+        if p["validate"]:
+            try:
+                result["validated"] = validate(runner)
+            except ToolError as exc:
+                module.fail_json(msg=str(exc), **exc.details())
+            if not result["validated"]:
+                module.fail_json(msg="the bootstrap token was escrowed but profiles validate did not confirm it",
+                                 bootstrap_token=after)
+    elif after["escrowed"] or after["local_record"]:
+        module.fail_json(msg="the bootstrap token is still present after profiles remove", cmd=install.command,
+                         rc=install.rc, stdout=install.out, stderr=install.err, bootstrap_token=after)
+    module.exit_json(bootstrap_token=after, **result)
+
+
+if __name__ == "__main__":
+    main()

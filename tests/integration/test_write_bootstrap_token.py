@@ -1,0 +1,85 @@
+"""macops.tokens.bootstrap_token on the simulated fleet: four steps, validation, removal and every error path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fleetlib import needs_fleet
+
+pytestmark = needs_fleet
+MODULE = "macops.tokens.bootstrap_token"
+
+
+def _macsim(*args):
+    subprocess.run([str(Path(sys.executable).parent / "macsim")] + list(args), check=True)
+
+
+def four_steps(fleet, host, args):
+    steps = [fleet.run(MODULE, args, hosts=host, check=check)[host] for check in (True, False, False, True)]
+    for step in steps:
+        assert step["_event"] == "runner_on_ok", step.get("msg")
+    return steps
+
+
+def test_escrow_four_steps_on_10_15(mac_fleet):
+    host = "mobile-1015-nobt"
+    steps = four_steps(mac_fleet, host, {"admin_user": "localadmin", "admin_password": "local-pw"})
+    assert [s["changed"] for s in steps] == [True, True, False, False]
+    assert steps[1]["bootstrap_token"] == {"supported": True, "escrowed": True, "local_record": True}
+    mdm = mac_fleet.state(host)["mdm"]
+    assert mdm["bootstrap_escrowed"] and mdm["bootstrap_on_device"]
+    install = [r for r in mac_fleet.store(host).invocations() if r["argv"][:2] == ["profiles", "install"]]
+    assert len(install) == 1 and install[0]["argv"] == ["profiles", "install", "-type", "bootstraptoken"]
+    assert install[0]["tty_bytes"] > 0 and install[0]["stdin_bytes"] == 0  # answered on the terminal
+
+
+def test_escrow_with_validation_and_removal(mac_fleet):
+    host = "cli-users-12"
+    args = {"admin_user": "macadmin", "admin_password": "macadmin-pw", "validate": True}
+    steps = four_steps(mac_fleet, host, args)
+    assert [s["changed"] for s in steps] == [True, True, False, False]
+    assert steps[1]["validated"] is True and steps[2]["validated"] is True
+    removed = four_steps(mac_fleet, host, {"state": "absent"})
+    assert [s["changed"] for s in removed] == [True, True, False, False]
+    assert removed[1]["bootstrap_token"]["escrowed"] is False and removed[1]["bootstrap_token"]["local_record"] is False
+
+
+def test_unreachable_mdm_is_named(mac_fleet):
+    host = "mobile-14-nobt"
+    _macsim("set", mac_fleet.hosts[host]["dir"], "mdm.reachable=false")
+    try:
+        result = mac_fleet.run(MODULE, {"admin_user": "localadmin", "admin_password": "local-pw"}, hosts=host)[host]
+    finally:
+        _macsim("set", mac_fleet.hosts[host]["dir"], "mdm.reachable=true")
+    assert result["_event"] == "runner_on_failed"
+    assert "the MDM was probably unreachable" in result["msg"]
+    assert result["bootstrap_token"] == {"supported": True, "escrowed": False, "local_record": True}
+
+
+@pytest.mark.parametrize("host,args,message", [
+    ("no-token-1015", {"admin_user": "macadmin", "admin_password": "macadmin-pw"}, "not enrolled in an MDM"),
+    ("mobile-14-nobt", {"admin_user": "localadmin", "admin_password": ""}, "must not be blank"),
+    ("mobile-14-nobt", {"admin_password": "local-pw"}, "admin_user is required"),
+    ("mobile-14-nobt", {"admin_user": "kwong", "admin_password": "kwong-AD-pw"},
+     "must be an administrator holding a secure token; those here: localadmin"),
+    ("mobile-14-nobt", {"admin_user": "localadmin", "admin_password": "wrong-pw"},
+     "the password given for localadmin is wrong"),
+])
+def test_errors_name_the_cause(mac_fleet, host, args, message):
+    result = mac_fleet.run(MODULE, args, hosts=host)[host]
+    assert result["_event"] == "runner_on_failed"
+    assert message in result["msg"]
+
+
+def test_server_without_the_capability(mac_fleet):
+    host = "mobile-14-nobt"
+    _macsim("set", mac_fleet.hosts[host]["dir"], "mdm.bootstrap_capable=false")
+    try:
+        result = mac_fleet.run(MODULE, {"admin_user": "localadmin", "admin_password": "local-pw"}, hosts=host)[host]
+    finally:
+        _macsim("set", mac_fleet.hosts[host]["dir"], "mdm.bootstrap_capable=true")
+    assert result["_event"] == "runner_on_failed" and "re-enroll" in result["msg"]
