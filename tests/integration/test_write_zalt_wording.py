@@ -1,0 +1,83 @@
+"""The write modules again with every invented macsim text replaced: they decide only from attested texts,
+documented exit codes and state they re-read, so the results are the same. Runs after the other write suites."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fleetlib import needs_fleet
+
+pytestmark = needs_fleet
+MACSIM = str(Path(sys.executable).parent / "macsim")
+
+
+@pytest.fixture(scope="module")
+def alt_fleet(mac_fleet):
+    for host in mac_fleet.hosts:
+        subprocess.run([MACSIM, "set", mac_fleet.hosts[host]["dir"], "sim.alt_wording=true"], check=True)
+    yield mac_fleet
+    for host in mac_fleet.hosts:
+        subprocess.run([MACSIM, "set", mac_fleet.hosts[host]["dir"], "sim.alt_wording=false"], check=True)
+
+
+def _add_user(fleet, host, name, password):
+    subprocess.run([MACSIM, "exec", fleet.hosts[host]["dir"], "sysadminctl", "-addUser", name, "-password", "-"],
+                   input=password + "\n", text=True, check=True, capture_output=True)
+
+
+def steps(fleet, module, host, args):
+    results = [fleet.run(module, args, hosts=host, check=check)[host] for check in (True, False, False, True)]
+    for result in results:
+        assert result["_event"] == "runner_on_ok", result.get("msg")
+    return [r["changed"] for r in results]
+
+
+def test_secure_token_grant_and_removal(alt_fleet):
+    host = "macos-14"
+    _add_user(alt_fleet, host, "altuser", "alt-user-pw")
+    args = {"user": "altuser", "user_password": "alt-user-pw", "admin_user": "macadmin", "admin_password": "macadmin-pw"}
+    assert steps(alt_fleet, "macops.tokens.secure_token", host, args) == [True, True, False, False]
+    assert steps(alt_fleet, "macops.tokens.secure_token", host, dict(args, state="absent")) == [True, True, False, False]
+
+
+def test_secure_token_errors(alt_fleet):
+    host = "macos-14"
+    wrong = alt_fleet.run("macops.tokens.secure_token", {"user": "altuser", "user_password": "nope-nope",
+                                                         "admin_user": "macadmin", "admin_password": "macadmin-pw"},
+                          hosts=host)[host]
+    assert "the password given for altuser is wrong" in wrong["msg"]
+    subprocess.run([MACSIM, "set", alt_fleet.hosts[host]["dir"], "authorizationdb_hardened=true"], check=True)
+    try:
+        hardened = alt_fleet.run("macops.tokens.secure_token", {"user": "altuser", "user_password": "alt-user-pw",
+                                                                "admin_user": "macadmin",
+                                                                "admin_password": "macadmin-pw"}, hosts=host)[host]
+    finally:
+        subprocess.run([MACSIM, "set", alt_fleet.hosts[host]["dir"], "authorizationdb_hardened=false"], check=True)
+    assert hardened["_event"] == "runner_on_failed" and "errAuthorizationInteractionNotAllowed" in hardened["msg"]
+
+
+def test_first_token_on_a_mac_without_holders(alt_fleet):
+    host = "no-token-14"
+    args = {"user": "ec2-user", "user_password": "ec2-pw", "admin_user": "macadmin", "admin_password": "macadmin-pw"}
+    assert steps(alt_fleet, "macops.tokens.secure_token", host, args) == [True, True, False, False]
+
+
+def test_bootstrap_token_escrow_and_unreachable_mdm(alt_fleet):
+    host = "ade-skipped-before-login"
+    # the managed admin gets a token first (a grant by macadmin, which R11 gives a token too)
+    assert steps(alt_fleet, "macops.tokens.secure_token", host, {
+        "user": "mdmadmin", "user_password": "mdm-Admin-1", "admin_user": "macadmin",
+        "admin_password": "macadmin-pw"}) == [True, True, False, False]
+    subprocess.run([MACSIM, "set", alt_fleet.hosts[host]["dir"], "mdm.reachable=false"], check=True)
+    try:
+        failed = alt_fleet.run("macops.tokens.bootstrap_token", {"admin_user": "macadmin",
+                                                                 "admin_password": "macadmin-pw"}, hosts=host)[host]
+    finally:
+        subprocess.run([MACSIM, "set", alt_fleet.hosts[host]["dir"], "mdm.reachable=true"], check=True)
+    assert "the MDM was probably unreachable" in failed["msg"]
+    args = {"admin_user": "macadmin", "admin_password": "macadmin-pw", "validate": True}
+    assert steps(alt_fleet, "macops.tokens.bootstrap_token", host, args) == [True, True, False, False]

@@ -1,0 +1,151 @@
+# Copyright (c) 2026, macops.tokens contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""secure_token with the command boundary mocked: every branch, every error, and where the secrets go."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.macops.tokens.plugins.module_utils import _runner
+from ansible_collections.macops.tokens.plugins.modules import secure_token
+from ansible_collections.macops.tokens.tests.unit.plugins.modules.test_info_modules import (
+    ALICE, BOB, HEALTHY, SHADOW, crypto, record)
+
+GRANTED = dict(HEALTHY)
+GRANTED[("diskutil", "apfs", "listCryptoUsers", "/")] = crypto((ALICE, "Local Open Directory User", True),
+                                                               (BOB, "Local Open Directory User", True))
+GRANTED[("dscl", ".", "-readall", "/Users")] = record("alice", 501, ALICE, "Alice", [SHADOW, ";SecureToken;"]) + \
+    "\n-\n" + record("bob", 502, BOB, "Bob", [SHADOW, ";SecureToken;"]) + "\n"
+GRANTED[("fdesetup", "list")] = "alice,%s\nbob,%s\n" % (ALICE, BOB)
+DONE = "2026-01-01 00:00:00.000 sysadminctl[1:2] - Done!\n"
+PREBOOT = "UpdatePreboot: Exiting Update Preboot operation with overall error=(ZeroMeansSuccess)=0\n"
+ARGS = {"user": "bob", "user_password": "bob-secret", "admin_user": "alice", "admin_password": "alice-secret"}
+
+
+class FakeMac(object):
+    """Reads answer from ``before`` until a change takes effect, then from ``after``."""
+
+    def __init__(self, before, after, passwords, sysadminctl_err=DONE, takes=True, preboot=PREBOOT):
+        self.state, self.after = before, after
+        self.passwords, self.sysadminctl_err, self.takes, self.preboot = passwords, sysadminctl_err, takes, preboot
+        self.calls, self.stdin = [], []
+
+    def run_command(self, args, data=None, **kwargs):
+        tool = args[0].rsplit("/", 1)[-1]
+        self.calls.append([tool] + args[1:])
+        self.stdin.append(data)
+        if tool == "sysadminctl":
+            if self.takes:
+                self.state = self.after
+            return 0, "", self.sysadminctl_err  # exit 0 whatever happened, as the real tool
+        if tool == "dseditgroup":
+            return 0, "", ""
+        if tool == "diskutil" and args[2] == "updatePreboot":
+            return 0, self.preboot, ""
+        key = tuple([tool] + args[1:])
+        if key[:4] == ("dscl", ".", "-readall", "/Users"):
+            key = key[:4]
+        return 0, self.state[key], ""
+
+    def converse(self, tool, args, answers, timeout=None):
+        name, password = args[-1], answers[0][1]
+        self.calls.append([tool] + args)
+        self.stdin.append(None)  # the password went to the terminal, not to stdin
+        ok = self.passwords.get(name) == password
+        out = "" if ok else ("Authentication for node /Local/Default failed. (-14090, eDSAuthFailed)\n"
+                             "<dscl_cmd> DS Error: -14090 (eDSAuthFailed)\n")
+        return _runner.Result(["/usr/bin/dscl"] + args, 0 if ok else 255, out, "")
+
+
+def run(monkeypatch, capsys, args, fake, check=False, diff=False):
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", fake.run_command)
+    monkeypatch.setattr(_runner.Runner, "converse", fake.converse)
+    monkeypatch.setattr(_runner.os.path, "exists", lambda path: True)
+    full = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+    with patch_module_args(full):
+        with pytest.raises(SystemExit):
+            secure_token.main()
+    return json.loads(capsys.readouterr().out)
+
+
+PASSWORDS = {"alice": "alice-secret", "bob": "bob-secret"}
+
+
+def tools(fake):
+    return [c[0] + " " + c[1] for c in fake.calls if c[0] in ("sysadminctl", "dseditgroup", "dscl") and
+            c[1] in ("-secureTokenOn", "-secureTokenOff", "-o", "/Local/Default")]
+
+
+def test_grant_checks_passwords_grants_verifies_and_updates_preboot(monkeypatch, capsys):
+    fake = FakeMac(HEALTHY, GRANTED, PASSWORDS)
+    result = run(monkeypatch, capsys, ARGS, fake, diff=True)
+    assert result["changed"] and result["secure_token"] and result["preboot_updated"]
+    assert result["diff"] == {"before": {"secure_token": False}, "after": {"secure_token": True}}
+    assert tools(fake) == ["dscl /Local/Default", "dscl /Local/Default", "sysadminctl -secureTokenOn"]
+    grant = fake.calls.index(next(c for c in fake.calls if c[0] == "sysadminctl"))
+    assert fake.stdin[grant] == "alice-secret\nbob-secret\n"  # mkuser's order, on stdin
+    assert not any("secret" in " ".join(c) for c in fake.calls)  # never on argv
+
+
+def test_check_mode_checks_passwords_and_changes_nothing(monkeypatch, capsys):
+    fake = FakeMac(HEALTHY, GRANTED, PASSWORDS)
+    result = run(monkeypatch, capsys, ARGS, fake, check=True)
+    assert result["changed"] and result["volume_owner"] is None
+    assert tools(fake) == ["dscl /Local/Default", "dscl /Local/Default"]
+
+
+def test_already_holding_a_token_changes_nothing(monkeypatch, capsys):
+    fake = FakeMac(GRANTED, GRANTED, PASSWORDS)
+    result = run(monkeypatch, capsys, ARGS, fake)
+    assert result["changed"] is False and tools(fake) == []
+
+
+@pytest.mark.parametrize("fake,message", [
+    (FakeMac(HEALTHY, HEALTHY, PASSWORDS, takes=False), "the change did not take"),
+    (FakeMac(HEALTHY, GRANTED, PASSWORDS, takes=False, sysadminctl_err="2026-01-01 00:00:00.000 sysadminctl[1:2] "
+             "### Error:-14090 File:/x/DSAuthenticator.m Line:94\n"), "could not authenticate alice"),
+    (FakeMac(HEALTHY, GRANTED, PASSWORDS, takes=False,
+             sysadminctl_err="Operation is not permitted without secure token unlock.\n"), "needs a secure token unlock"),
+    (FakeMac(HEALTHY, GRANTED, PASSWORDS, takes=False, sysadminctl_err="x errAuthorizationInteractionNotAllowed x\n"),
+     "authorizationdb is hardened"),
+    (FakeMac(HEALTHY, GRANTED, {"alice": "alice-secret", "bob": "other"}), "the password given for bob is wrong"),
+    (FakeMac(HEALTHY, GRANTED, {"alice": "other", "bob": "bob-secret"}), "the password given for alice is wrong"),
+    (FakeMac(HEALTHY, GRANTED, PASSWORDS, preboot="UpdatePreboot: ... overall error=(ZeroMeansSuccess)=22\n"),
+     "updatePreboot / did not report success"),
+])
+def test_failures(monkeypatch, capsys, fake, message):
+    result = run(monkeypatch, capsys, ARGS, fake)
+    assert result["failed"] and message in result["msg"]
+
+
+def test_promotion_is_undone_even_when_the_grant_fails(monkeypatch, capsys):
+    before = dict(HEALTHY)
+    before[("dscl", ".", "-read", "/Groups/admin", "GroupMembership")] = "GroupMembership: root bob\n"
+    fake = FakeMac(before, before, PASSWORDS, takes=False)
+    args = {"user": "bob", "user_password": "bob-secret", "admin_user": "alice", "admin_password": "alice-secret",
+            "promote_grantor": True}
+    result = run(monkeypatch, capsys, args, fake)
+    assert result["failed"] and "the change did not take" in result["msg"]
+    edits = [c for c in fake.calls if c[0] == "dseditgroup"]
+    assert edits == [["dseditgroup", "-o", "edit", "-a", "alice", "-t", "user", "admin"],
+                     ["dseditgroup", "-o", "edit", "-d", "alice", "-t", "user", "admin"]]
+
+
+def test_removal_needs_the_users_password_and_refuses_the_last_admin(monkeypatch, capsys):
+    fake = FakeMac(GRANTED, HEALTHY, PASSWORDS)
+    result = run(monkeypatch, capsys, {"user": "bob", "state": "absent", "admin_user": "alice",
+                                       "admin_password": "alice-secret"}, fake)
+    assert result["failed"] and "user_password is required to remove" in result["msg"]
+    result = run(monkeypatch, capsys, {"user": "alice", "state": "absent", "user_password": "alice-secret",
+                                       "admin_user": "alice", "admin_password": "alice-secret"}, fake)
+    assert result["failed"] and "last administrator holding a secure token" in result["msg"]
+    fake = FakeMac(GRANTED, HEALTHY, PASSWORDS)
+    result = run(monkeypatch, capsys, dict(ARGS, state="absent"), fake)
+    assert result["changed"] and result["secure_token"] is False
+    assert "sysadminctl -secureTokenOff" in tools(fake)
