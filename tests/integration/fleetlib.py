@@ -58,6 +58,13 @@ class Fleet:
         return run_adhoc(str(self.inventory), module, args, hosts=hosts, become=become, check=check, timeout=timeout,
                          forks=12, envvars={"ANSIBLE_COLLECTIONS_PATH": str(self.collections)})
 
+    def four_steps(self, module: str, host: str, args: dict) -> list:
+        """Check mode, run, run again, check mode again; each must succeed. Returns the four results."""
+        results = [self.run(module, args, hosts=host, check=check)[host] for check in (True, False, False, True)]
+        for result in results:
+            assert result["_event"] == "runner_on_ok", result.get("msg")
+        return results
+
 
 @pytest.fixture(scope="session")
 def mac_fleet():

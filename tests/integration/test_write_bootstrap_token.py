@@ -18,16 +18,9 @@ def _macsim(*args):
     subprocess.run([str(Path(sys.executable).parent / "macsim")] + list(args), check=True)
 
 
-def four_steps(fleet, host, args):
-    steps = [fleet.run(MODULE, args, hosts=host, check=check)[host] for check in (True, False, False, True)]
-    for step in steps:
-        assert step["_event"] == "runner_on_ok", step.get("msg")
-    return steps
-
-
 def test_escrow_four_steps_on_10_15(mac_fleet):
     host = "mobile-1015-nobt"
-    steps = four_steps(mac_fleet, host, {"admin_user": "localadmin", "admin_password": "local-pw"})
+    steps = mac_fleet.four_steps(MODULE, host, {"admin_user": "localadmin", "admin_password": "local-pw"})
     assert [s["changed"] for s in steps] == [True, True, False, False]
     assert steps[1]["bootstrap_token"] == {"supported": True, "escrowed": True, "local_record": True}
     mdm = mac_fleet.state(host)["mdm"]
@@ -40,10 +33,10 @@ def test_escrow_four_steps_on_10_15(mac_fleet):
 def test_escrow_with_validation_and_removal(mac_fleet):
     host = "cli-users-12"
     args = {"admin_user": "macadmin", "admin_password": "macadmin-pw", "validate": True}
-    steps = four_steps(mac_fleet, host, args)
+    steps = mac_fleet.four_steps(MODULE, host, args)
     assert [s["changed"] for s in steps] == [True, True, False, False]
     assert steps[1]["validated"] is True and steps[2]["validated"] is True
-    removed = four_steps(mac_fleet, host, {"state": "absent"})
+    removed = mac_fleet.four_steps(MODULE, host, {"state": "absent"})
     assert [s["changed"] for s in removed] == [True, True, False, False]
     assert removed[1]["bootstrap_token"]["escrowed"] is False and removed[1]["bootstrap_token"]["local_record"] is False
 

@@ -12,17 +12,9 @@ MODULE = "macops.tokens.secure_token"
 CREDS = {"admin_user": "macadmin", "admin_password": "macadmin-pw"}
 
 
-def four_steps(fleet, host, args):
-    """check mode -> run -> run again -> check mode again; returns the four results."""
-    steps = [fleet.run(MODULE, args, hosts=host, check=check)[host] for check in (True, False, False, True)]
-    for step in steps:
-        assert step["_event"] == "runner_on_ok", step.get("msg")
-    return steps
-
-
 def test_grant_to_a_command_line_user_four_steps(mac_fleet):
     host = "cli-users-12"
-    steps = four_steps(mac_fleet, host, dict(CREDS, user="labuser", user_password="lab-pw"))
+    steps = mac_fleet.four_steps(MODULE, host, dict(CREDS, user="labuser", user_password="lab-pw"))
     assert [s["changed"] for s in steps] == [True, True, False, False]
     assert steps[0]["secure_token"] is True and steps[0]["volume_owner"] is None  # predicted; ownership unknown
     assert steps[1]["secure_token"] is True and steps[1]["preboot_updated"] is False  # FileVault is off here
@@ -54,7 +46,7 @@ def test_standard_holder_grants_through_promotion_and_is_demoted(mac_fleet):
     args = {"user": "macadmin", "user_password": "macadmin-pw", "admin_user": "student", "admin_password": "student-pw"}
     refused = mac_fleet.run(MODULE, args, hosts=host)[host]
     assert refused["_event"] == "runner_on_failed" and "promote_grantor: true" in refused["msg"]
-    steps = four_steps(mac_fleet, host, dict(args, promote_grantor=True))
+    steps = mac_fleet.four_steps(MODULE, host, dict(args, promote_grantor=True))
     assert [s["changed"] for s in steps] == [True, True, False, False]
     assert steps[1]["promoted"] is True
     users = {u["name"]: u for u in mac_fleet.state(host)["users"]}
@@ -146,6 +138,6 @@ def test_remove_the_last_holder_only_when_forced(mac_fleet):
     host = "fv-on"
     args = {"user": "macadmin", "state": "absent", "user_password": "macadmin-pw", "force": True, **CREDS}
     # Without force this is refused (see test_errors_name_the_cause); forced, the four steps converge.
-    steps = four_steps(mac_fleet, host, args)
+    steps = mac_fleet.four_steps(MODULE, host, args)
     assert [s["changed"] for s in steps] == [True, True, False, False]
     assert not any(u["secure_token"] for u in mac_fleet.state(host)["users"])

@@ -30,10 +30,7 @@ def _add_user(fleet, host, name, password):
 
 
 def steps(fleet, module, host, args):
-    results = [fleet.run(module, args, hosts=host, check=check)[host] for check in (True, False, False, True)]
-    for result in results:
-        assert result["_event"] == "runner_on_ok", result.get("msg")
-    return [r["changed"] for r in results]
+    return [r["changed"] for r in fleet.four_steps(module, host, args)]
 
 
 def test_secure_token_grant_and_removal(alt_fleet):
