@@ -43,6 +43,25 @@ class Fleet:
     def __init__(self, workdir: Path, manifest: dict, inventory: Path, collections: Path) -> None:
         self.workdir, self.manifest, self.inventory, self.collections = workdir, manifest, inventory, collections
         self.hosts = {h["name"]: h for h in manifest["hosts"]}
+        # The controller side of key escrow: a vault password file and an escrow directory, as an AWX job has.
+        self.vault_password_file = workdir / "vault-pass"
+        self.vault_password_file.write_text("integration-vault-secret\n")
+        os.chmod(self.vault_password_file, 0o600)
+        self.escrow_dir = workdir / "escrow"
+        self.escrow_dir.mkdir(mode=0o700)
+
+    def env(self, **extra) -> dict:
+        env = {"ANSIBLE_COLLECTIONS_PATH": str(self.collections),
+               "ANSIBLE_VAULT_PASSWORD_FILE": str(self.vault_password_file)}
+        env.update(extra)
+        return env
+
+    def read_escrow(self, path) -> dict:
+        """Decrypt an escrow file with the fleet's vault password, as an administrator would."""
+        from ansible.parsing.vault import VaultLib, VaultSecret
+
+        secret = VaultSecret(self.vault_password_file.read_text().strip().encode())
+        return yaml.safe_load(VaultLib([("default", secret)]).decrypt(Path(path).read_bytes()))
 
     def store(self, host: str) -> "HostStore":
         return HostStore(self.hosts[host]["dir"])
@@ -51,12 +70,13 @@ class Fleet:
         return self.store(host).load()
 
     def run(self, module: str, args: dict | None = None, hosts: str = "all", check: bool = False,
-            become: bool = True, timeout: int = 600) -> dict:
+            become: bool = True, timeout: int = 600, envvars: dict | None = None) -> dict:
         """Run one module on ``hosts`` through ansible-runner; return {host: result}."""
         from macsim.testing import run_adhoc
 
+        env = self.env() if envvars is None else envvars
         return run_adhoc(str(self.inventory), module, args, hosts=hosts, become=become, check=check, timeout=timeout,
-                         forks=12, envvars={"ANSIBLE_COLLECTIONS_PATH": str(self.collections)})
+                         forks=12, envvars=env)
 
     def four_steps(self, module: str, host: str, args: dict) -> list:
         """Check mode, run, run again, check mode again; each must succeed. Returns the four results."""

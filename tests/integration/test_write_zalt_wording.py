@@ -78,3 +78,25 @@ def test_bootstrap_token_escrow_and_unreachable_mdm(alt_fleet):
     assert "the MDM was probably unreachable" in failed["msg"]
     args = {"admin_user": "macadmin", "admin_password": "macadmin-pw", "validate": True}
     assert steps(alt_fleet, "macops.tokens.bootstrap_token", host, args) == [True, True, False, False]
+
+
+def test_filevault_enable_escrow_and_key_rotation(alt_fleet):
+    host = "macos-26"
+    args = {"user": "macadmin", "password": "macadmin-pw", "escrow_dir": str(alt_fleet.escrow_dir)}
+    enabled = alt_fleet.four_steps("macops.tokens.filevault", host, args)
+    assert [r["changed"] for r in enabled] == [True, True, False, False] and enabled[1]["escrowed"]
+    key = alt_fleet.four_steps("macops.tokens.filevault_recovery_key", host, args)
+    assert [r["changed"] for r in key] == [False, False, False, False] and key[0]["valid"] is True
+    forced = alt_fleet.run("macops.tokens.filevault_recovery_key", dict(args, force=True), hosts=host)[host]
+    assert forced["changed"] and forced["escrowed"]
+    escrowed = alt_fleet.read_escrow(forced["escrow_file"])["recovery_key"]
+    assert escrowed == alt_fleet.state(host)["filevault"]["personal_recovery_key"]
+
+
+def test_filevault_deferral_and_errors(alt_fleet):
+    host = "macos-11"
+    assert steps(alt_fleet, "macops.tokens.filevault", host, {"defer": True}) == [True, True, False, False]
+    decrypting = alt_fleet.run("macops.tokens.filevault", {"user": "macadmin", "password": "macadmin-pw",
+                                                           "escrow_dir": str(alt_fleet.escrow_dir)},
+                               hosts="fv-decrypting")["fv-decrypting"]
+    assert decrypting["_event"] == "runner_on_failed" and "cannot be enabled until decryption" in decrypting["msg"]

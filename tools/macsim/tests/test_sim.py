@@ -58,6 +58,18 @@ def test_state_faults_mdm_unreachable_no_fda_and_python_stub(make_host):
     assert code == 1 and err.startswith("xcode-select: note: No developer tools were found, requesting install.")
 
 
+def test_tcc_database_is_readable_only_with_full_disk_access(make_host):
+    host = make_host(doc=mac(remote_login_full_disk_access=False))
+    tcc = Path(host.dir) / "Library" / "Application Support" / "com.apple.TCC" / "TCC.db"
+    with pytest.raises(PermissionError):  # even for root, as on a Mac whose sshd lacks Full Disk Access
+        tcc.open("rb")
+    host.edit(remote_login_full_disk_access=True)
+    assert tcc.read_bytes().startswith(b"SQLite format 3")
+    host.edit(remote_login_full_disk_access=False)
+    with pytest.raises(PermissionError):
+        tcc.open("rb")
+
+
 def test_invalid_state_fails_every_tool_with_the_field(make_host):
     host = make_host(doc=mac(users=[user("a", 501)]))
     raw = json.loads(Path(host.store.state_path).read_text())

@@ -280,8 +280,10 @@ def _prepare_host(workdir: Path, name: str, info: dict, address: str, port: int,
     ]), 0o644)
     mounts = [{"target": target, "upper": str(upper), "work": str(host_dir / "work" / upper.name)}
               for target, upper in uppers.items() if os.path.isdir(target)]
+    # /Library: the Mac's own, bound from the host directory (the TCC database there follows Full Disk Access).
+    mounts.append({"target": "/Library", "bind": str(host_dir / "Library")})
     for m in mounts:
-        Path(m["work"]).mkdir(parents=True, exist_ok=True)
+        Path(m.get("work") or m["bind"]).mkdir(parents=True, exist_ok=True)
     plan = {"name": name, "hostname": name, "mounts": mounts, "sshd": shutil.which("sshd") or "/usr/sbin/sshd",
             "config": str(config), "log": str(host_dir / "sshd.log")}
     (host_dir / "init.json").write_text(json.dumps(plan, indent=2))
@@ -294,6 +296,9 @@ def host_init(plan_path: str) -> None:  # pragma: no cover - runs inside the new
     plan = json.loads(Path(plan_path).read_text())
     subprocess.run(["mount", "--make-rprivate", "/"], check=True)
     for m in plan["mounts"]:
+        if "bind" in m:
+            subprocess.run(["mount", "--bind", m["bind"], m["target"]], check=True)
+            continue
         subprocess.run(["mount", "-t", "overlay", "macsim", "-o",
                         f"lowerdir={m['target']},upperdir={m['upper']},workdir={m['work']}", m["target"]],
                        check=True)
@@ -347,6 +352,9 @@ def up(scenario: str, workdir: str, inventory: str | None = None, alt_wording: b
         raise FleetError(f"a fleet is already up in {wd}; run 'macsim fleet down --workdir {wd}' first")
     wd.mkdir(parents=True, exist_ok=True)
     os.chmod(wd, 0o755)
+    # A mount point for each Mac's /Library. It stays (empty) after fleet down: removing a directory that
+    # another fleet's namespaces use as a mount point would detach their mounts.
+    os.makedirs("/Library", mode=0o755, exist_ok=True)
     ssh = wd / "ssh"
     ssh.mkdir(exist_ok=True)
     key = ssh / "id_ed25519"

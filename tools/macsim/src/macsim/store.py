@@ -20,6 +20,10 @@ from typing import Iterator
 from . import schema
 
 STATE_FILE = "state.json"
+TCC_DB = ("Library", "Application Support", "com.apple.TCC", "TCC.db")
+# A root-owned, write-only kernel file: opening it for reading fails with a permission error even for
+# root, as opening the TCC database fails on a Mac for a process without Full Disk Access.
+NO_ACCESS_TARGET = "/proc/sys/vm/compact_memory"
 LOCK_FILE = "lock"
 LOG_FILE = "invocations.jsonl"
 
@@ -61,6 +65,31 @@ class HostStore:
     def save(self, state: dict) -> None:
         schema.validate(json.loads(json.dumps(state)))  # never write a state that would not load
         self._atomic_write(self.state_path, json.dumps(state, indent=2, sort_keys=True) + "\n")
+        self.sync_tcc(state)
+
+    def sync_tcc(self, state: dict) -> None:
+        """Make ``Library/.../TCC.db`` (mounted at /Library on the Mac) readable only with Full Disk Access.
+
+        Processes started through Remote Login inherit sshd's TCC rights, so the probe a tool (or a module)
+        can make, reading the system TCC database, succeeds exactly when Remote Login has Full Disk Access.
+        """
+        path = self.dir.joinpath(*TCC_DB)
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True)
+            for parent in (self.dir / "Library", path.parent.parent, path.parent):
+                os.chmod(parent, 0o755)
+        want_link = not state.get("remote_login_full_disk_access")
+        if path.is_symlink() == want_link and (want_link or path.exists()):
+            return
+        tmp = path.with_name(".TCC.db.new")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        if want_link:
+            os.symlink(NO_ACCESS_TARGET, tmp)
+        else:
+            tmp.write_bytes(b"SQLite format 3\x00")
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
 
     def _atomic_write(self, path: Path, text: str) -> None:
         fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=".tmp-", suffix=path.suffix)

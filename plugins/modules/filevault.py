@@ -1,0 +1,418 @@
+#!/usr/bin/python
+# Copyright (c) 2026, macops.tokens contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: filevault
+short_description: Enable or disable FileVault, add users to it, and escrow the recovery key on the controller
+version_added: 0.1.0
+description:
+  - Makes sure FileVault is enabled (V(enabled)) or disabled (V(disabled)), and that the token holders named in
+    O(users) can unlock it.
+  - Enables with C(fdesetup enable -inputplist -outputplist); the credentials travel as a property list on stdin,
+    never on the command line. Success is decided from the exit code and by re-reading the Mac, never from a
+    message.
+  - "The personal recovery key has one owner: this module's action plugin, on the controller, takes the key from
+    the module's result, writes it to O(escrow_dir) (one file per Mac, named after the inventory host, encrypted
+    with ansible-vault, mode 0600, written atomically; a replaced file is kept with a C(.superseded-) suffix),
+    reads the file back, has the key it read validated on the Mac with C(fdesetup validaterecovery) (key on
+    stdin), and only then reports success with RV(escrowed), RV(escrow_file) and RV(key_fingerprint). The key
+    itself is never in the task result."
+  - Escrow needs a vault password (C(--vault-password-file), C(--vault-id), C(ANSIBLE_VAULT_PASSWORD_FILE), or an
+    AWX vault credential); the task fails before touching the Mac when there is none, or when O(escrow_dir) is
+    missing or not writable.
+  - Before enabling on macOS 10.15 and later, checks that Remote Login has Full Disk Access (by reading the
+    system privacy database, which needs it), because C(fdesetup enable) refuses otherwise; the error gives the
+    fix.
+  - Encrypting, decrypting and deferred states are reported, not fought. Enabling while decrypting fails and
+    says to wait; a deferral already configured for the same user is left as it is.
+  - When FileVault was enabled but the key could not be escrowed, the task fails and says how to recover; the key
+    stays valid on the Mac (any FileVault user can still unlock it), and M(macops.tokens.filevault_recovery_key)
+    with O(macops.tokens.filevault_recovery_key#module:force=true) rotates and escrows a new one.
+author:
+  - macops.tokens maintainers (@macops)
+extends_documentation_fragment:
+  - macops.tokens._common
+options:
+  state:
+    description: Whether FileVault must be enabled or disabled.
+    type: str
+    choices: [enabled, disabled]
+    default: enabled
+  user:
+    description:
+      - A secure token holder that authorises enabling or disabling, and adding O(users).
+      - When neither O(user) nor O(password) is given and O(defer=true), enablement is deferred to the next
+        login instead.
+    type: str
+  password:
+    description: The password of O(user).
+    type: str
+  users:
+    description:
+      - Other users that must be FileVault users, each added with C(fdesetup add) (or with the enablement).
+      - Each must hold a secure token; C(fdesetup) cannot add a user without one.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The user's short name.
+        type: str
+        required: true
+      password:
+        description: The user's password.
+        type: str
+        required: true
+  institutional_key:
+    description:
+      - Path on the Mac of an institutional recovery key certificate (C(.cer)) given to C(fdesetup enable
+        -certificate) when enabling.
+    type: path
+  defer:
+    description:
+      - Defer enablement to the next login (of O(defer_user) if given) with C(fdesetup enable -defer). Used only
+        when O(user) and O(password) are not given.
+      - macOS writes the recovery key to O(defer_output_path) on the Mac at enablement; escrow it afterwards with
+        M(macops.tokens.filevault_recovery_key).
+    type: bool
+    default: false
+  defer_user:
+    description: The local or mobile account whose next login enables FileVault.
+    type: str
+  defer_output_path:
+    description: Where macOS writes the recovery key on the Mac when a deferred enablement happens.
+    type: path
+    default: /var/db/fdesetup.plist
+  force_at_login:
+    description:
+      - How many times the user may cancel enablement at login before it is forced (0 forces at the next login,
+        -1 ignores the limit); C(fdesetup -forceatlogin).
+    type: int
+  dont_ask_at_logout:
+    description: Do not ask at logout, only at login (C(fdesetup -dontaskatlogout)).
+    type: bool
+    default: false
+  escrow_dir:
+    description:
+      - A directory on the controller, which must exist, where the action plugin writes each Mac's recovery key,
+        vault-encrypted. Required to enable with credentials. There is no default location on purpose.
+      - Under AWX, a job's execution environment is thrown away after the job; mount a persistent volume there.
+    type: path
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: macOS
+seealso:
+  - module: macops.tokens.filevault_info
+  - module: macops.tokens.filevault_recovery_key
+"""
+
+EXAMPLES = r"""
+- name: Enable FileVault and escrow the recovery key on the controller
+  macops.tokens.filevault:
+    user: "{{ macops_admin_user }}"
+    password: "{{ macops_admin_password }}"
+    escrow_dir: "{{ macops_escrow_dir }}"
+  become: true
+
+- name: Enable FileVault at the next login of whoever logs in, forced
+  macops.tokens.filevault:
+    defer: true
+    force_at_login: 0
+  become: true
+
+- name: Make sure another token holder can unlock FileVault
+  macops.tokens.filevault:
+    user: "{{ macops_admin_user }}"
+    password: "{{ macops_admin_password }}"
+    users:
+      - name: jdoe
+        password: "{{ macops_user_passwords['jdoe'] }}"
+    escrow_dir: "{{ macops_escrow_dir }}"
+  become: true
+"""
+
+RETURN = r"""
+filevault:
+  description: The FileVault state after the task, re-read from the Mac (as in M(macops.tokens.filevault_info)).
+  returned: success
+  type: dict
+actions:
+  description: What was done (or would be done in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["enable FileVault authorised by macadmin", "add jdoe to FileVault"]
+escrowed:
+  description: Whether a new recovery key was written to O(escrow_dir), read back and validated on the Mac.
+  returned: always
+  type: bool
+escrow_file:
+  description: The controller path of the vault-encrypted escrow file, when a key was escrowed.
+  returned: when a key was escrowed
+  type: str
+key_fingerprint:
+  description: The first 16 hexadecimal digits of the SHA-256 of the escrowed key, to match a key without showing it.
+  returned: when a key was escrowed
+  type: str
+diff:
+  description: The FileVault state and users before and after.
+  returned: when diff mode is on
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.macops.tokens.plugins.module_utils import _filevault as F
+from ansible_collections.macops.tokens.plugins.module_utils._account import require_password
+from ansible_collections.macops.tokens.plugins.module_utils._info import read_mac
+from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
+from ansible_collections.macops.tokens.plugins.module_utils._tokens import find_user
+
+PARTS = ("os", "users", "filevault")
+ON = ("on", "encrypting")
+
+
+def view(model):
+    fv = model["filevault"]
+    return {"state": fv["state"], "deferred_user": fv["deferred_user"],
+            "users": sorted(u["name"] for u in model["users"] if u["filevault_user"])}
+
+
+def require_token_holder(module, model, name, role):
+    user = find_user(model, name)
+    if user is None:
+        module.fail_json(msg="%s %s is not an account on this Mac" % (role, name))
+    if not user["secure_token"]:
+        holders = [u["name"] for u in model["users"] if u["secure_token"]]
+        module.fail_json(msg="%s %s holds no secure token, so FileVault cannot use it; grant one first with "
+                             "macops.tokens.secure_token (token holders here: %s)"
+                             % (role, name, ", ".join(holders) or "none"))
+    return user
+
+
+def check_full_disk_access(module, model):
+    if tuple(model["os"]["version_tuple"]) < (10, 15):
+        return
+    if F.full_disk_access() is False:
+        module.fail_json(msg="Remote Login has no Full Disk Access, and since macOS 10.15 fdesetup refuses to enable "
+                             "FileVault without it. Fix: turn on 'Allow full disk access for remote users' (System "
+                             "Settings > General > Sharing > Remote Login), or deploy a Privacy Preferences Policy "
+                             "Control profile granting SystemPolicyAllFiles to /usr/libexec/sshd-keygen-wrapper; "
+                             "nothing was changed")
+
+
+def plan_enable(module, model):
+    """The actions for state=enabled, after checking every input; nothing is changed here."""
+    p, fv = module.params, model["filevault"]
+    state = fv["state"]
+    credentials = bool(p["user"] or p["password"])
+    if credentials and not (p["user"] and p["password"]):
+        module.fail_json(msg="user and password go together: give both (a token holder and its password), or "
+                             "neither with defer=true")
+    if not credentials and not p["defer"]:
+        if state in ON or state == "deferred":
+            if p["users"]:
+                module.fail_json(msg="user and password are required to add users to FileVault")
+            return []
+        module.fail_json(msg="FileVault is %s: give user and password (a token holder) to enable it now, or "
+                             "defer=true to enable it at the next login" % state)
+    if state == "decrypting":
+        module.fail_json(msg="FileVault is decrypting (%s%% done); it cannot be enabled until decryption has "
+                             "finished: wait and run this again" % ("%g" % fv["percent"] if fv["percent"] is not None
+                                                                    else "?"))
+    if not credentials:  # deferred enablement
+        if state in ON:
+            return []
+        if state == "deferred" and (p["defer_user"] is None or fv["deferred_user"] in (None, p["defer_user"])):
+            return []
+        if p["defer_user"] and find_user(model, p["defer_user"]) is None:
+            module.fail_json(msg="defer_user %s is not an account on this Mac" % p["defer_user"])
+        check_full_disk_access(module, model)
+        actions = ["remove the deferral for %s" % fv["deferred_user"]] if state == "deferred" else []
+        return actions + ["defer FileVault enablement to the next login%s" % (
+            " of %s" % p["defer_user"] if p["defer_user"] else "")]
+    authoriser = require_token_holder(module, model, p["user"], "user")
+    others = []
+    for entry in p["users"]:
+        other = require_token_holder(module, model, entry["name"], "users entry")
+        if not other["filevault_user"] or state not in ON:
+            others.append(entry)
+    if state in ON:
+        if not authoriser["filevault_user"]:
+            module.fail_json(msg="user %s is not a FileVault user, so it cannot add others; give a FileVault user "
+                                 "(FileVault users here: %s)" % (p["user"], ", ".join(view(model)["users"]) or "none"))
+        return ["add %s to FileVault" % e["name"] for e in others if e["name"] != p["user"]]
+    check_full_disk_access(module, model)
+    added = [e["name"] for e in others if e["name"] != p["user"]]
+    return ["enable FileVault authorised by %s%s" % (p["user"], " with %s" % ", ".join(added) if added else "")]
+
+
+def plan_disable(module, model):
+    p, state = module.params, model["filevault"]["state"]
+    if state == "off":
+        return []
+    if state == "decrypting":
+        return []  # already on its way off: reported, not fought
+    if state == "deferred":
+        return ["remove the deferred enablement"]
+    if not (p["user"] and p["password"]):
+        module.fail_json(msg="user and password (a FileVault user) are required to disable FileVault")
+    user = find_user(model, p["user"])
+    if user is None or not user["filevault_user"]:
+        module.fail_json(msg="user %s is not a FileVault user on this Mac (FileVault users: %s)"
+                             % (p["user"], ", ".join(view(model)["users"]) or "none"))
+    return ["disable FileVault authorised by %s" % p["user"]]
+
+
+def enable(module, runner, model, result):
+    p = module.params
+    if not (p["user"] and p["password"]):
+        state = model["filevault"]["state"]
+        if state == "deferred":
+            run = runner.run("fdesetup", ["disable"], ok_codes=None)
+            if run.rc != 0:
+                F.fail_tool(module, run, "the existing deferral could not be removed")
+        args = ["enable", "-defer", p["defer_output_path"]]
+        if p["defer_user"]:
+            args += ["-user", p["defer_user"]]
+        if p["force_at_login"] is not None:
+            args += ["-forceatlogin", str(p["force_at_login"])]
+        if p["dont_ask_at_logout"]:
+            args.append("-dontaskatlogout")
+        run = runner.run("fdesetup", args, ok_codes=None)
+        if run.rc not in (0, 32):
+            F.fail_tool(module, run, "deferred enablement failed")
+        return
+    additional = [(e["name"], e["password"]) for e in p["users"] if e["name"] != p["user"]]
+    if model["filevault"]["state"] in ON:
+        for name, password in additional:
+            if find_user(model, name)["filevault_user"]:
+                continue
+            run = runner.run("fdesetup", ["add", "-inputplist"], ok_codes=None,
+                             data=F.input_plist(p["user"], p["password"], [(name, password)]))
+            if run.rc != 0:
+                F.fail_tool(module, run, "adding %s to FileVault failed" % name)
+        return
+    args = ["enable", "-inputplist", "-outputplist"]
+    if p["institutional_key"]:
+        args += ["-certificate", p["institutional_key"]]
+    run = runner.run("fdesetup", args, ok_codes=None, data=F.input_plist(p["user"], p["password"], additional))
+    if run.rc == 24:
+        return  # enabled meanwhile: the state re-read decides
+    if run.rc != 0:
+        F.fail_tool(module, run, "enabling FileVault failed")
+    doc = F.key_document(runner, run)
+    if doc.get("RecoveryKey"):
+        # For the action plugin only: it escrows the key and removes it from the result.
+        result["recovery_key"] = doc["RecoveryKey"]
+        result["recovery_key_info"] = dict((k, v) for k, v in doc.items() if k != "RecoveryKey")
+
+
+def disable(module, runner, model):
+    p = module.params
+    if model["filevault"]["state"] == "deferred":
+        run = runner.run("fdesetup", ["disable"], ok_codes=None)
+    else:
+        run = runner.run("fdesetup", ["disable", "-inputplist"], ok_codes=None,
+                         data=F.input_plist(p["user"], p["password"]))
+    if run.rc != 0:
+        F.fail_tool(module, run, "disabling FileVault failed")
+
+
+def verify(module, before, after, result):
+    p, fv = module.params, after["filevault"]
+    state = fv["state"]
+    if p["state"] == "disabled":
+        if state not in ("off", "decrypting"):
+            module.fail_json(msg="FileVault is still %s after fdesetup disable" % state, filevault=fv, **result)
+        return
+    credentials = p["user"] and p["password"]
+    if not credentials and not p["defer"]:
+        return
+    if credentials and state not in ON and not fv["restart_pending"]:
+        module.fail_json(msg="fdesetup enable succeeded but FileVault is %s when re-read" % state,
+                         filevault=fv, **result)
+    if not credentials and state not in ON + ("deferred",):
+        module.fail_json(msg="the deferred enablement is not configured when re-read (FileVault is %s)" % state,
+                         filevault=fv, **result)
+    if credentials:
+        missing = [e["name"] for e in p["users"] if not (find_user(after, e["name"]) or {}).get("filevault_user")]
+        if missing:
+            module.fail_json(msg="%s not FileVault user(s) after the change" % ", ".join(missing), filevault=fv,
+                             **result)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type="str", choices=["enabled", "disabled"], default="enabled"),
+            user=dict(type="str"),
+            password=dict(type="str", no_log=True),
+            users=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str", required=True),
+                password=dict(type="str", required=True, no_log=True))),
+            institutional_key=dict(type="path"),
+            defer=dict(type="bool", default=False),
+            defer_user=dict(type="str"),
+            defer_output_path=dict(type="path", default="/var/db/fdesetup.plist"),
+            force_at_login=dict(type="int"),
+            dont_ask_at_logout=dict(type="bool", default=False),
+            escrow_dir=dict(type="path"),
+            timeout=dict(type="int", default=60),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    before = read_mac(module, PARTS)
+    actions = plan_enable(module, before) if p["state"] == "enabled" else plan_disable(module, before)
+    result = {"changed": bool(actions), "actions": actions, "escrowed": False}
+    runner = Runner(module, timeout=p["timeout"])
+    try:
+        if actions and p["user"] and p["password"]:
+            # The user holds a token (checked above), so this check cannot grant a first token.
+            require_password(module, runner, p["user"], p["password"])
+        if actions and not module.check_mode:
+            if p["state"] == "enabled":
+                enable(module, runner, before, result)
+            else:
+                disable(module, runner, before)
+    except ToolError as exc:
+        module.fail_json(msg=str(exc), **dict(exc.details(), **result))
+    after = read_mac(module, PARTS) if actions and not module.check_mode else before
+    if actions and not module.check_mode:
+        verify(module, before, after, result)
+    if module._diff:
+        predicted = view(after)
+        if module.check_mode and actions:
+            predicted = dict(predicted)
+            if p["state"] == "disabled":
+                predicted["state"] = "off"
+            elif p["user"] and p["password"]:
+                if predicted["state"] not in ON:
+                    predicted["state"] = "on"
+                    predicted["users"] = sorted(set(predicted["users"]) | set(
+                        u["name"] for u in before["users"] if u["secure_token"]))
+                predicted["users"] = sorted(set(predicted["users"]) | set(e["name"] for e in p["users"]))
+            else:
+                predicted.update(state="deferred", deferred_user=p["defer_user"])
+        result["diff"] = {"before": view(before), "after": predicted}
+    module.exit_json(filevault=after["filevault"], **result)
+
+
+if __name__ == "__main__":
+    main()

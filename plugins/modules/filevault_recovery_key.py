@@ -1,0 +1,208 @@
+#!/usr/bin/python
+# Copyright (c) 2026, macops.tokens contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: filevault_recovery_key
+short_description: Keep a valid FileVault personal recovery key escrowed on the controller, rotating it when needed
+version_added: 0.1.0
+description:
+  - Makes sure the controller holds a valid personal recovery key for the Mac in O(escrow_dir).
+  - The action plugin reads the Mac's escrow file (vault-encrypted, named after the inventory host) and the module
+    validates that key on the Mac with C(fdesetup validaterecovery) (key on stdin). A valid key is left as it is,
+    so a second run reports no change.
+  - When no escrowed key exists, the escrowed key no longer validates, or O(force=true), the module rotates the key
+    with C(fdesetup changerecovery -personal -inputplist -outputplist), authorised by O(user) and O(password) (a
+    FileVault user) or, failing those, by the escrowed key itself while it is still valid. The action plugin then
+    escrows the new key exactly as M(macops.tokens.filevault) does (encrypted, 0600, atomic, read back, validated on
+    the Mac); the replaced file is kept with a C(.superseded-) suffix, never deleted.
+  - The key never appears in the task result, only RV(key_fingerprint).
+  - FileVault must be on (or encrypting); otherwise the task fails and says to enable it first.
+author:
+  - macops.tokens maintainers (@macops)
+extends_documentation_fragment:
+  - macops.tokens._common
+options:
+  state:
+    description: V(escrowed) keeps a valid key in escrow.
+    type: str
+    choices: [escrowed]
+    default: escrowed
+  user:
+    description: A FileVault user that authorises a rotation.
+    type: str
+  password:
+    description: The password of O(user).
+    type: str
+  escrow_dir:
+    description: The controller directory of escrowed keys, which must exist (see M(macops.tokens.filevault)).
+    type: path
+    required: true
+  force:
+    description: Rotate and escrow a new key even when the escrowed one is valid.
+    type: bool
+    default: false
+  recovery_key:
+    description:
+      - The escrowed key to validate. The action plugin fills it in from O(escrow_dir); do not set it in a task.
+    type: str
+  validate_only:
+    description:
+      - Only validate O(recovery_key) and report it in RV(valid); never rotate. The action plugin uses it to check
+        the key it has just read back from escrow.
+    type: bool
+    default: false
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: macOS
+seealso:
+  - module: macops.tokens.filevault
+"""
+
+EXAMPLES = r"""
+- name: Keep a valid recovery key escrowed for every Mac
+  macops.tokens.filevault_recovery_key:
+    user: "{{ macops_admin_user }}"
+    password: "{{ macops_admin_password }}"
+    escrow_dir: "{{ macops_escrow_dir }}"
+  become: true
+
+- name: Rotate the key after a helpdesk used it
+  macops.tokens.filevault_recovery_key:
+    user: "{{ macops_admin_user }}"
+    password: "{{ macops_admin_password }}"
+    escrow_dir: "{{ macops_escrow_dir }}"
+    force: true
+  become: true
+"""
+
+RETURN = r"""
+valid:
+  description: Whether the escrowed key validated on the Mac before any rotation (V(null) when none was escrowed).
+  returned: always
+  type: bool
+reason:
+  description: Why the key was (or would be) rotated, or why not.
+  returned: always
+  type: str
+  sample: no key is escrowed for this Mac
+escrowed:
+  description:
+    - Whether O(escrow_dir) holds a key for this Mac that validated on the Mac in this task (the existing key, or a
+      new one written, read back and validated).
+  returned: always
+  type: bool
+escrow_file:
+  description: The controller path of the vault-encrypted escrow file.
+  returned: when a key is escrowed
+  type: str
+key_fingerprint:
+  description: The first 16 hexadecimal digits of the SHA-256 of the escrowed key.
+  returned: when a key is escrowed
+  type: str
+diff:
+  description: Whether a valid key was escrowed before and after.
+  returned: when diff mode is on
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.macops.tokens.plugins.module_utils import _filevault as F
+from ansible_collections.macops.tokens.plugins.module_utils._info import read_mac
+from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
+from ansible_collections.macops.tokens.plugins.module_utils._tokens import find_user
+
+PARTS = ("os", "users", "filevault")
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type="str", choices=["escrowed"], default="escrowed"),
+            user=dict(type="str"),
+            password=dict(type="str", no_log=True),
+            escrow_dir=dict(type="path", required=True),
+            force=dict(type="bool", default=False),
+            recovery_key=dict(type="str", no_log=True),
+            validate_only=dict(type="bool", default=False),
+            timeout=dict(type="int", default=60),
+        ),
+        required_together=[("user", "password")],
+        supports_check_mode=True,
+    )
+    p = module.params
+    model = read_mac(module, PARTS)
+    fv = model["filevault"]
+    runner = Runner(module, timeout=p["timeout"])
+    result = {"changed": False, "escrowed": False, "valid": None}
+    if fv["state"] not in ("on", "encrypting"):
+        module.fail_json(msg="FileVault is %s on this Mac, so there is no recovery key to escrow; enable it first "
+                             "with macops.tokens.filevault" % fv["state"], **result)
+    key = p["recovery_key"]
+    try:
+        if key is not None:
+            result["valid"] = F.well_formed_key(key) and F.validate_key(runner, key.strip())
+        if p["validate_only"]:
+            result["reason"] = "validated the key given" if result["valid"] else "the key given does not validate"
+            module.exit_json(**result)
+        if key is None:
+            result["reason"] = "no key is escrowed for this Mac"
+        elif not result["valid"]:
+            result["reason"] = "the escrowed key does not unlock this Mac (it was rotated elsewhere, or it is another Mac's)"
+        elif p["force"]:
+            result["reason"] = "force=true"
+        else:
+            result["reason"] = "the escrowed key is valid"
+            module.exit_json(**result)
+        if p["user"]:
+            user = find_user(model, p["user"])
+            if user is None or not user["filevault_user"]:
+                module.fail_json(msg="user %s is not a FileVault user on this Mac, so it cannot authorise a new "
+                                     "recovery key (FileVault users: %s)" % (p["user"], ", ".join(
+                                         u["name"] for u in model["users"] if u["filevault_user"]) or "none"),
+                                 **result)
+            data = F.input_plist(p["user"], p["password"])
+        elif result["valid"]:
+            data = F.input_plist(key_only=key.strip())
+        else:
+            module.fail_json(msg="a new recovery key is needed (%s) and rotating it needs user and password (a "
+                                 "FileVault user)" % result["reason"], **result)
+        result["changed"] = True
+        if module._diff:
+            result["diff"] = {"before": {"valid_key_escrowed": bool(result["valid"])},
+                              "after": {"valid_key_escrowed": True}}
+        if module.check_mode:
+            module.exit_json(**result)
+        run = runner.run("fdesetup", ["changerecovery", "-personal", "-inputplist", "-outputplist"], data=data,
+                         ok_codes=None)
+        if run.rc != 0:
+            F.fail_tool(module, run, "the recovery key could not be changed", **result)
+        doc = F.key_document(runner, run)
+    except ToolError as exc:
+        module.fail_json(msg=str(exc), **dict(exc.details(), **result))
+    if not doc.get("RecoveryKey"):
+        module.fail_json(msg="fdesetup changerecovery exited 0 but printed no recovery key; the old key may no longer "
+                             "be valid: run this again with force=true", **result)
+    # For the action plugin only: it escrows the key, validates it and removes it from the result.
+    result["recovery_key"] = doc["RecoveryKey"]
+    result["recovery_key_info"] = dict((k, v) for k, v in doc.items() if k != "RecoveryKey")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

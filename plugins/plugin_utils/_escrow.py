@@ -1,0 +1,193 @@
+# Copyright (c) 2026, macops.tokens contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Controller-side escrow of FileVault recovery keys, shared by the filevault action plugins.
+
+PRIVATE: this module is internal to macops.tokens and may change without notice.
+
+One file per Mac, ``<escrow_dir>/<inventory_hostname>.recovery-key.vault``: a YAML document
+(key, serial number, hardware UUID, enabling user, dates) encrypted with ansible-vault. It is
+written to a temporary file in the same directory (created 0600, already encrypted), flushed
+to disk and renamed over the old one, so a reader sees the old file or the new one, never half
+of either. A replaced file is renamed with a ``.superseded-<UTC time>`` suffix and kept: an
+escrow never loses a key. The key appears in no result, log or unencrypted file.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import re
+import tempfile
+
+from ansible import constants as C
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.parsing.vault import VaultLib
+from ansible.module_utils.common.yaml import yaml_dump, yaml_load
+
+SUFFIX = ".recovery-key.vault"
+_SAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class EscrowError(AnsibleError):
+    """The escrow directory, the vault secret or an escrow file is not usable; the message says what to do."""
+
+
+def fingerprint(key):
+    return hashlib.sha256(to_bytes(key.strip())).hexdigest()[:16]
+
+
+def escrow_path(escrow_dir, host):
+    return os.path.join(escrow_dir, _SAFE.sub("_", host) + SUFFIX)
+
+
+class Escrow(object):
+    def __init__(self, loader, escrow_dir):
+        self.dir = escrow_dir
+        self.secrets = list(getattr(getattr(loader, "_vault", None), "secrets", None) or [])
+
+    def check(self):
+        """Fail before anything changes on a Mac when a key could not be escrowed afterwards."""
+        if not self.dir:
+            raise EscrowError("escrow_dir is required: give a persistent directory on the controller for the "
+                              "recovery keys (there is no default location on purpose)")
+        if not os.path.isabs(self.dir):
+            raise EscrowError("escrow_dir must be an absolute path on the controller; got %s" % self.dir)
+        if not os.path.isdir(self.dir):
+            raise EscrowError("escrow_dir %s does not exist on the controller; create it (mode 0700, on storage "
+                              "that outlives this run) and run again. Nothing was changed" % self.dir)
+        if not os.access(self.dir, os.W_OK | os.X_OK):
+            raise EscrowError("escrow_dir %s is not writable by the controller's user; nothing was changed"
+                              % self.dir)
+        if not self._secret():
+            raise EscrowError("escrowing recovery keys needs a vault password to encrypt them with, and none was "
+                              "given: run with --vault-password-file or --vault-id, set ANSIBLE_VAULT_PASSWORD_FILE, "
+                              "or attach a vault credential to the AWX job template. Nothing was changed")
+
+    def _secret(self):
+        if not self.secrets:
+            return None
+        wanted = C.DEFAULT_VAULT_ENCRYPT_IDENTITY
+        for vault_id, secret in self.secrets:
+            if wanted and vault_id == wanted:
+                return vault_id, secret
+        return self.secrets[0]
+
+    def read(self, host):
+        """The escrowed document for ``host``, or None when there is none."""
+        path = escrow_path(self.dir, host)
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except IOError:
+            if os.path.exists(path):
+                raise EscrowError("escrow file %s exists but cannot be read by the controller's user" % path)
+            return None
+        try:
+            plain = VaultLib(self.secrets).decrypt(data)
+        except Exception as exc:  # ansible-vault raises several types
+            raise EscrowError("escrow file %s cannot be decrypted with the vault password(s) given (%s); run with "
+                              "the vault password it was written with. Nothing was changed"
+                              % (path, type(exc).__name__))
+        doc = yaml_load(to_text(plain))
+        if not isinstance(doc, dict) or not isinstance(doc.get("recovery_key"), str):
+            raise EscrowError("escrow file %s decrypts but holds no recovery_key; move it aside and run again with "
+                              "force=true to escrow a new key" % path)
+        return doc
+
+    def write(self, host, key, info):
+        """Encrypt and write atomically; keep a replaced file. Returns the path."""
+        vault_id, secret = self._secret()
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        doc = {"host": host, "recovery_key": key.strip(), "escrowed_at": now.isoformat()}
+        for src, dest in (("SerialNumber", "serial_number"), ("HardwareUUID", "hardware_uuid"),
+                          ("EnabledUser", "enabled_user"), ("EnabledDate", "enabled_date")):
+            if info.get(src) is not None:
+                doc[dest] = to_text(info[src])
+        if info.get("Change"):
+            doc["rotated"] = True
+        plain = to_bytes(yaml_dump(doc, default_flow_style=False, sort_keys=True))
+        data = VaultLib(self.secrets).encrypt(plain, secret=secret, vault_id=vault_id)
+        path = escrow_path(self.dir, host)
+        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".escrow-", suffix=".tmp")  # created 0600
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if os.path.exists(path):
+                kept, n = "%s.superseded-%s" % (path, now.strftime("%Y%m%dT%H%M%SZ")), 1
+                while os.path.exists(kept):
+                    n += 1
+                    kept = "%s.superseded-%s-%d" % (path, now.strftime("%Y%m%dT%H%M%SZ"), n)
+                os.rename(path, kept)
+            os.rename(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        dir_fd = os.open(self.dir, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        return path
+
+
+def execute_quietly(action, module_name, module_args, task_vars):
+    """Run a module whose raw output may hold a recovery key.
+
+    At -vvv the connection plugin prints each command's raw stdout unless the play context says no_log;
+    the raw output of these modules can hold the key before this plugin strips it, so the connection is
+    told no_log for this call only. The task's own result and its no_log setting are unaffected.
+    """
+    contexts = [action._play_context]
+    connection_context = getattr(action._connection, "_play_context", None)
+    if connection_context is not None and connection_context is not action._play_context:
+        contexts.append(connection_context)  # the connection holds its own copy, with the task's overrides
+    saved = [c.no_log for c in contexts]
+    for context in contexts:
+        context.no_log = True
+    try:
+        return action._execute_module(module_name=module_name, module_args=module_args, task_vars=task_vars)
+    finally:
+        for context, value in zip(contexts, saved):
+            context.no_log = value
+
+
+def escrow_new_key(action, task_vars, escrow, result):
+    """Escrow the key a module returned, read it back, validate it on the Mac; strip it from ``result``.
+
+    Runs whenever the module returned a key, failed or not: a key that exists on a Mac is never dropped.
+    """
+    key = result.pop("recovery_key", None)
+    info = result.pop("recovery_key_info", None) or {}
+    if key is None:
+        return result
+    host = task_vars.get("inventory_hostname", "localhost")
+    recover = ("the new key is valid on the Mac but is not escrowed; FileVault users can still unlock the Mac. Fix "
+               "the cause and run macops.tokens.filevault_recovery_key with force=true to rotate and escrow a new key")
+    try:
+        path = escrow.write(host, key, info)
+        readback = escrow.read(host)
+    except Exception as exc:  # the key must not leak into the message: only the exception's type and text
+        return dict(result, failed=True, escrowed=False,
+                    msg="writing the recovery key to escrow_dir failed (%s: %s); %s" % (type(exc).__name__, exc,
+                                                                                        recover))
+    if readback is None or readback.get("recovery_key") != key.strip():
+        return dict(result, failed=True, escrowed=False, escrow_file=path,
+                    msg="the escrow file %s did not read back the key just written; %s" % (path, recover))
+    check = execute_quietly(
+        action, "macops.tokens.filevault_recovery_key",
+        {"escrow_dir": escrow.dir, "recovery_key": readback["recovery_key"], "validate_only": True,
+         "timeout": action._task.args.get("timeout", 60)}, task_vars)
+    result.update(escrow_file=path, key_fingerprint=fingerprint(key))
+    if check.get("failed") or not check.get("valid"):
+        return dict(result, failed=True, escrowed=False,
+                    msg="the key read back from %s does not validate on the Mac (%s); %s" % (
+                        path, check.get("msg") or "fdesetup validaterecovery said false", recover))
+    result["escrowed"] = True
+    return result
