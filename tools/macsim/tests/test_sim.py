@@ -228,7 +228,7 @@ def test_fleet_up_every_scenario_answers_ping_with_and_without_become(fleet_dir,
         time.sleep(0.1)
     assert fleet._namespace_pids(namespaces) == []
     assert "macsim" not in Path("/proc/mounts").read_text()
-    assert not any(fleet._alive(h["pid"]) for h in manifest["hosts"])
+    assert not any(fleet._ours(h) for h in manifest["hosts"])
 
 
 def test_every_tool_has_a_path_or_is_the_interpreter():
@@ -236,3 +236,16 @@ def test_every_tool_has_a_path_or_is_the_interpreter():
 
     assert set(IMPLS) == set(PATHS) | {"python3"}
     assert all(path.startswith(("/usr/bin/", "/usr/sbin/")) for path in PATHS.values())
+
+
+def test_scenario_hosts_can_reuse_a_shipped_host(tmp_path):
+    path = tmp_path / "mine.yml"
+    path.write_text("hosts:\n  mine:\n    from: fv-off\n    situation: mine\n    os: {version: '15.3.1'}\n"
+                    "  bad:\n    from: no-such-host\n")
+    with pytest.raises(fleet.FleetError, match="no shipped host 'no-such-host'"):
+        fleet.load_scenario(str(path))
+    path.write_text("hosts:\n  mine:\n    from: fv-off\n    situation: mine\n    os: {version: '15.3.1'}\n")
+    host = fleet.load_scenario(str(path))["hosts"]["mine"]
+    assert host["situation"] == "mine" and host["state"]["os"]["version"] == "15.3.1"
+    assert host["state"]["hostname"] == "mine" and host["state"]["remote_login_full_disk_access"] is True
+    assert [u["name"] for u in host["state"]["users"]] == ["macadmin"]

@@ -101,8 +101,16 @@ def normalise(doc: dict, where: str) -> dict:
         raise FleetError(f"{where}: a scenario is a mapping with a non-empty 'hosts' mapping")
     defaults = doc.get("defaults") or {}
     hosts = {}
+    shipped = None
     for name, spec in doc["hosts"].items():
-        spec = _merge(defaults, spec or {})
+        spec = dict(spec or {})
+        if "from" in spec:  # a shipped host, reused under this name, with overrides
+            shipped = shipped if shipped is not None else shipped_hosts()
+            source = spec.pop("from")
+            if source not in shipped:
+                raise FleetError(f"{where}: hosts.{name}.from: no shipped host {source!r} (see 'macsim scenarios')")
+            spec = _merge(shipped[source], spec)
+        spec = _merge(defaults, spec)
         meta = {k: spec.pop(k) for k in ("ssh_user", "situation") if k in spec}
         spec.setdefault("hostname", name)
         try:
@@ -166,13 +174,33 @@ def _listening_addresses() -> set[str]:
     return found
 
 
+SUBNET_CLAIMS = "/tmp/macsim-subnets.json"
+SUBNET_QUARANTINE = 900  # seconds
+
+
 def pick_subnet() -> str:
+    """A 127.77.X subnet nobody listens on and no fleet used in the last 15 minutes.
+
+    A subnet is not reused at once: SSH clients keep multiplexed master connections (ControlPersist) to an
+    address and user for a while, and a new fleet on the same addresses would receive the old fleet's
+    connections. Called with the fleet-up lock held, so the claims file has one writer at a time.
+    """
     busy = _listening_addresses()
     taken = {a.rsplit(".", 1)[0] for a in busy}
-    for third in range(10, 250):
-        subnet = f"127.77.{third}"
-        if subnet not in taken:
-            return subnet
+    try:
+        claims = json.loads(Path(SUBNET_CLAIMS).read_text())
+    except (OSError, ValueError):
+        claims = {}
+    now = time.time()
+    recent = {subnet for subnet, when in claims.items() if now - when < SUBNET_QUARANTINE}
+    for avoid in (taken | recent, taken):
+        for third in range(10, 250):
+            subnet = f"127.77.{third}"
+            if subnet not in avoid:
+                claims = {k: v for k, v in claims.items() if now - v < SUBNET_QUARANTINE}
+                claims[subnet] = now
+                Path(SUBNET_CLAIMS).write_text(json.dumps(claims))
+                return subnet
     raise FleetError("no free 127.77.X.0/24 loopback subnet")
 
 
@@ -332,8 +360,24 @@ def manifest_path(workdir: Path) -> Path:
     return workdir / "fleet.json"
 
 
+UP_LOCK = "/tmp/macsim-fleet-up.lock"
+
+
 def up(scenario: str, workdir: str, inventory: str | None = None, alt_wording: bool = False,
        port: int = 22, subnet: str | None = None) -> dict:
+    """Bring a fleet up. Concurrent calls (parallel test workers) take turns, so no two pick the same subnet."""
+    import fcntl
+
+    with open(UP_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _up(scenario, workdir, inventory, alt_wording, port, subnet)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _up(scenario: str, workdir: str, inventory: str | None, alt_wording: bool, port: int,
+        subnet: str | None) -> dict:
     if os.geteuid() != 0:
         raise FleetError("macsim fleet up needs root: it creates mount namespaces and starts sshd")
     for tool in ("unshare", "mount", "ssh-keygen"):
@@ -440,7 +484,7 @@ def down(workdir: str, purge: bool = False) -> list[str]:
     namespaces.discard(own)
     stopped = []
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = set(_namespace_pids(namespaces)) | {h["pid"] for h in manifest["hosts"] if _alive(h["pid"])}
+        pids = set(_namespace_pids(namespaces)) | {h["pid"] for h in manifest["hosts"] if _ours(h)}
         for pid in pids:
             try:
                 os.kill(pid, sig)
@@ -449,14 +493,26 @@ def down(workdir: str, purge: bool = False) -> list[str]:
                 pass
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and (
-                _namespace_pids(namespaces) or any(_alive(h["pid"]) for h in manifest["hosts"])):
+                _namespace_pids(namespaces) or any(_ours(h) for h in manifest["hosts"])):
             time.sleep(0.05)
-        if not _namespace_pids(namespaces) and not any(_alive(h["pid"]) for h in manifest["hosts"]):
+        if not _namespace_pids(namespaces) and not any(_ours(h) for h in manifest["hosts"]):
             break
     manifest_path(wd).unlink(missing_ok=True)
     if purge:
         shutil.rmtree(wd, ignore_errors=True)
     return stopped
+
+
+def _ours(host: dict) -> bool:
+    """Is the host's recorded process still this fleet's? Process IDs are reused (pid_max is often 32768),
+    so a recorded PID is only signalled while its command line still names this host's init plan."""
+    if not _alive(host["pid"]):
+        return False
+    try:
+        cmdline = Path(f"/proc/{host['pid']}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False
+    return str(Path(host["dir"]) / "init.json") in cmdline or str(Path(host["dir"]) / "sshd_config") in cmdline
 
 
 def _alive(pid: int) -> bool:
