@@ -8,9 +8,10 @@ BASE_PYTHON ?= $(shell command -v python3.11 || command -v python3)
 STAMP := $(VENV)/.installed
 PIP_BOOTSTRAP_DIR := $(HOME)/.ansible/test/cache
 
-.PHONY: help test lint sanity units pytest molecule venv system-deps clean constraints fleet-up fleet-down bench
+.PHONY: help demo test lint sanity units pytest molecule venv system-deps clean constraints fleet-up fleet-down bench
 
 help:
+	@echo "make demo        simulated fleet: audit, remediate, before/after table, HTML report (under ./demo)"
 	@echo "make test        run every check (lint, sanity on 3.11/3.8/3.9, units, pytest, molecule)"
 	@echo "make lint|sanity|units|pytest|molecule   one check"
 	@echo "make fleet-up SCENARIO=versions   bring a simulated fleet up (inventory: .macsim/inventory.yml)"
@@ -22,6 +23,7 @@ system-deps:
 	[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
 	command -v sudo >/dev/null || missing="$$missing sudo"; \
 	command -v ssh >/dev/null || missing="$$missing openssh-client"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "need root to install:$$missing" >&2; exit 1; fi; \
 	  echo "installing$$missing"; \
@@ -66,6 +68,9 @@ pytest: venv
 	$(PY) tools/run_checks.py pytest
 molecule: venv
 	$(PY) tools/run_checks.py molecule
+
+demo: venv
+	$(PY) tools/demo/demo.py run
 
 MACS ?= 30
 bench: venv

@@ -123,6 +123,10 @@ def check_molecule() -> int | None:
     if not scenarios:
         print("no molecule scenarios yet")
         return None
+    # The scenario links its inventory from the fleet's work directory, which must exist before create.
+    prep = run([sys.executable, str(ROOT / "tools" / "demo" / "demo.py"), "prepare", "--workdir", "/tmp/macops-molecule"])
+    if prep:
+        return prep
     return run(["molecule", "test", "--all"])
 
 

@@ -1,0 +1,87 @@
+# Copyright (c) 2026, macops.tokens contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: preflight_problems
+short_description: What stops Ansible on a Mac, in words, from the preflight role's raw checks
+version_added: 0.1.0
+description:
+  - Takes the registered results of the C(macops.tokens.preflight) role's raw checks and returns one sentence per
+    problem, each with the fix; an empty list when Ansible can work on the Mac.
+author:
+  - macops.tokens maintainers (@macops)
+options:
+  _input:
+    description: The Python check's registered result.
+    type: dict
+    required: true
+  sudo:
+    description: The sudo check's registered result (V(null) when it did not run).
+    type: dict
+  fda:
+    description: The Full Disk Access check's registered result (V(null) or skipped when not checked).
+    type: dict
+  interpreter:
+    description: The interpreter that was checked.
+    type: str
+    required: true
+  user:
+    description: The SSH user.
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Work out what stops Ansible here
+  ansible.builtin.set_fact:
+    problems: "{{ python_check | macops.tokens.preflight_problems(sudo=sudo_check, fda=fda_check, interpreter='/usr/bin/python3') }}"
+"""
+
+RETURN = r"""
+_value:
+  description: One sentence per problem, with the fix.
+  type: list
+  elements: str
+"""
+
+import re
+
+MIN_PYTHON = (3, 8)
+
+
+def preflight_problems(python, sudo=None, fda=None, interpreter="/usr/bin/python3", user=None):
+    python = python or {}
+    if python.get("unreachable"):
+        return ["unreachable over SSH: %s" % (python.get("msg") or "").strip()]
+    problems = []
+    text = "%s%s" % (python.get("stdout") or "", python.get("stderr") or "")
+    found = re.search(r"macops-python (\d+)\.(\d+)", text)
+    if "xcode-select" in text:
+        problems.append("%s is the stub that only offers to install the Command Line Tools: install them "
+                        "(xcode-select --install, or a package from your MDM), or point ansible_python_interpreter "
+                        "at a managed Python" % interpreter)
+    elif not found:
+        problems.append("no working Python at %s (macOS 10.13 and 10.14 have no Python 3 unless a managed Python is "
+                        "installed; 10.15 and later need the Command Line Tools): install one, or set "
+                        "ansible_python_interpreter to a Python 3.8 or later" % interpreter)
+    elif (int(found.group(1)), int(found.group(2))) < MIN_PYTHON:
+        problems.append("Python %s.%s at %s is too old for ansible-core 2.19 (3.8 or later is needed): point "
+                        "ansible_python_interpreter at a newer one" % (found.group(1), found.group(2), interpreter))
+    sudo_ok = bool(sudo) and not sudo.get("skipped") and sudo.get("rc") == 0
+    if not sudo_ok:
+        problems.append("sudo does not work without a password for %s: give the account passwordless sudo, or "
+                        "provide ansible_become_password" % (user or "the SSH user"))
+    if sudo_ok and fda and not fda.get("skipped"):
+        out = fda.get("stdout") or ""
+        if "macops-fda-yes" not in out and "macops-fda-unknown" not in out:
+            problems.append("Remote Login has no Full Disk Access, so FileVault cannot be enabled over SSH: turn on "
+                            "'Allow full disk access for remote users' (System Settings > General > Sharing > Remote "
+                            "Login) or deploy a Privacy Preferences Policy Control profile for sshd-keygen-wrapper")
+    return problems
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"preflight_problems": preflight_problems}
