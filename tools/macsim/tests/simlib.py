@@ -1,4 +1,5 @@
-"""Helpers and the host fixture for the simulator's own tests: a host directory made from a scenario host or a state document."""
+"""Helpers and the host fixture for the simulator's own tests: a host directory made from a scenario host or a state
+document."""
 
 from __future__ import annotations
 
@@ -69,8 +70,14 @@ def make_host(tmp_path):
 
 
 def mac(version="14.4", arch="apple_silicon", users=(), **extra):
-    """A minimal state document."""
-    doc = {"os": {"version": version}, "hardware": {"arch": arch}, "users": list(users),
+    """A minimal state document. On Apple silicon a token holder is a volume owner unless the user says otherwise
+    (the first token holder of a Mac owns its volume, R46)."""
+    users = [dict(u) for u in users]
+    if arch == "apple_silicon":
+        for u in users:
+            if u.get("secure_token") and "volume_owner" not in u:
+                u["volume_owner"] = True
+    doc = {"os": {"version": version}, "hardware": {"arch": arch}, "users": users,
            "remote_login_full_disk_access": True}
     doc.update(extra)
     return doc

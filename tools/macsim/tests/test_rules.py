@@ -176,8 +176,8 @@ def test_t7_deferred_enablement_at_logout_and_forced_at_login(make_host):
 
 # ---- T8/T9: grants and removals (R11a, R26, R27, R29) ------------------------------------------------------
 def test_t8_grant_paths(make_host):
-    users = [user("admin", 501, admin=True, secure_token=True), user("std", 502), user("plainadmin", 503, admin=True),
-             user("net", 504, kind="network")]
+    users = [user("admin", 501, admin=True, secure_token=True, volume_owner=True), user("std", 502),
+             user("plainadmin", 503, admin=True), user("net", 504, kind="network")]
     host = make_host(doc=mac(version="13.6", users=users, filevault={"state": "on"}))
     code, out, err = grant(host, "std", "admin", apw="wrong")
     assert code == 0 and "Error:-14090" in err and not host.user("std")["secure_token"]
@@ -244,9 +244,14 @@ def test_t10_reset_token_holder_password_refuse_or_desync(make_host):
 def test_t11_delete_last_token_holder(make_host):
     host = make_host(doc=mac(users=[user("a", 501, admin=True, secure_token=True), user("b", 502, admin=True)]))
     code, _, err = host.run("sysadminctl", "-deleteUser", "a")
-    assert code == 0 and "last Secure Token user" in err and host.user("a")
+    assert code == 0 and "can not be deleted (it's either last admin user or last secure token user" in err
+    assert host.user("a")
     assert host.run("dscl", ".", "-delete", "/Users/a")[0] == 0  # dscl has no such check
-    assert "No cryptographic users" in host.run("diskutil", "apfs", "listCryptoUsers", "/")[1]
+    listed = host.run("diskutil", "apfs", "listCryptoUsers", "/")[1]
+    assert "Local Open Directory User" in listed  # the deleted account's crypto user stays on the volume
+    assert host.state["orphan_crypto_users"][0]["volume_owner"] is True
+    host.run("dscl", ".", "-passwd", "/Users/b", "new-b-pw")
+    assert not host.user("b")["secure_token"]  # orphan_blocks_first_token: no first token after that
 
 
 # ---- T12-T15: FileVault (R13, R29a, R29b, R51-R58) --------------------------------------------------------
@@ -327,7 +332,7 @@ def test_t14_changerecovery_and_validate(make_host):
                              filevault={"state": "on", "personal_recovery_key": "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF"}))
     bad = plistlib.dumps({"Username": "a", "Password": "wrong"}).decode()
     assert host.run("fdesetup", "changerecovery", "-personal", "-inputplist", stdin=bad) == \
-        (11, "", "Error: Unable to unlock FileVault.\n")
+        (11, "", "Error: User could not be authenticated.\nError: Unable to unlock or authenticate to FileVault.\n")
     good = plistlib.dumps({"Username": "a", "Password": "a-pw"}).decode()
     code, out, _ = host.run("fdesetup", "changerecovery", "-personal", "-inputplist", stdin=good)
     key = out.split("'")[1]
@@ -389,12 +394,58 @@ def test_t17_remove_and_t18_status_requires_root_and_enrollment(make_host):
     assert make_host(doc=mac()).run("profiles", "status", "-type", "bootstraptoken")[0] != 0
 
 
-def test_reboot_finishes_encryption(make_host):
-    host = make_host(doc=mac(arch="intel_pre_t2", users=[user("a", 501, secure_token=True)],
-                             filevault={"state": "encrypting", "percent": 50}))
+# ---- time: encryption and decryption progress with the Mac's clock (R54) ----------------------------------------
+def _advance(host, seconds):
     with host.store.transaction() as state:
-        Mac(state).reboot()
-    assert host.state["filevault"]["state"] == "on"
+        return Mac(state).advance(seconds)
+
+
+def test_encryption_progresses_with_the_clock_and_finishes(make_host):
+    host = make_host(doc=mac(version="12.7", arch="intel_pre_t2", users=[user("a", 501, secure_token=True)],
+                             filevault={"state": "encrypting", "percent": 50, "rate": 10.0}))
+    assert "Percent completed = 50\n" in host.run("fdesetup", "status")[1]
+    _advance(host, 2 * 3600)
+    assert "Encryption in progress: Percent completed = 70\n" in host.run("fdesetup", "status")[1]
+    with host.store.transaction() as state:
+        assert Mac(state).reboot() == []  # a restart does not finish it
+    notes = _advance(host, 3 * 3600)
+    assert notes == ["encryption finished"]
+    assert host.run("fdesetup", "status") == (0, "FileVault is On.\n", "")
+    assert host.state["filevault"]["percent"] is None
+
+
+def test_decryption_ends_with_filevault_off(make_host):
+    host = make_host(doc=mac(version="12.7", arch="intel_pre_t2", users=[user("a", 501, secure_token=True)],
+                             filevault={"state": "decrypting", "percent": 95, "rate": 10.0}))
+    _advance(host, 3600)
+    assert host.state["filevault"]["state"] == "off"
+
+
+def test_time_passes_between_tool_calls(make_host):
+    host = make_host(doc=mac(version="12.7", arch="intel_pre_t2", users=[user("a", 501, secure_token=True)],
+                             filevault={"state": "encrypting", "percent": 10, "rate": 360000.0}))  # 100 %/s
+    host.run("fdesetup", "status")
+    __import__("time").sleep(1.1)
+    assert host.run("fdesetup", "status")[1] == "FileVault is On.\n"
+
+
+def test_scheduled_changes_happen_when_the_clock_reaches_them(make_host):
+    host = make_host(doc=mac(mdm={"enrolled": True, "bootstrap_capable": True, "enrollment": "ade"},
+                             users=[user("a", 501, admin=True, secure_token=True)],
+                             schedule=[{"at": __import__("time").time() + 600,
+                                        "set": {"mdm.bootstrap_escrowed": True}, "note": "the MDM stores it"}]))
+    assert "escrowed to server: NO" in host.run("profiles", "status", "-type", "bootstraptoken")[1]
+    assert _advance(host, 900) == ["scheduled: the MDM stores it"]
+    assert "escrowed to server: YES" in host.run("profiles", "status", "-type", "bootstraptoken")[1]
+    assert host.state["schedule"] == []
+
+
+def test_advance_cli_parses_durations(make_host):
+    from macsim.cli import parse_duration
+
+    assert [parse_duration(t) for t in ("90", "90s", "15m", "2h", "1d", "1h30m")] == [90, 90, 900, 7200, 86400, 5400]
+    with pytest.raises(Exception, match="not a duration"):
+        parse_duration("soon")
 
 
 def test_t1_setup_assistant_user_and_cli_events(make_host):
@@ -423,3 +474,171 @@ def test_r30_unsupervised_1015_device_enrollment_makes_no_bootstrap_token(make_h
     doc = mac(version="10.15.7", arch="intel_t2", mdm={"enrolled": True, "user_approved": True,
                                                        "bootstrap_capable": True, "supervised": False})
     assert "NO" in make_host(doc=doc).run("profiles", "status", "-type", "bootstraptoken")[1]
+
+
+# ---- R3: on Apple silicon a FileVault user must also be a volume owner ----------------------------------------
+@pytest.mark.parametrize("arch,listed", [("apple_silicon", False), ("intel_t2", True)])
+def test_r3_token_holder_who_is_not_an_owner(make_host, arch, listed):
+    owner = dict(volume_owner=True) if arch == "apple_silicon" else {}
+    users = [user("owner", 501, admin=True, secure_token=True, **owner),
+             user("plain", 502, secure_token=True, volume_owner=False)]
+    host = make_host(doc=mac(version="14.6", arch=arch, users=users, filevault={"state": "on"}))
+    out = host.run("fdesetup", "list")[1]
+    assert out.startswith("owner,")
+    assert ("plain," in out) is listed  # the contested half: a non-owner token holder is no FileVault user on AS
+    assert "Type: Local Open Directory User" in host.run("diskutil", "apfs", "listCryptoUsers", "/")[1]
+
+
+def test_r3_state_cannot_make_a_non_owner_a_filevault_user(make_host):
+    from macsim.schema import StateError
+
+    with pytest.raises(StateError, match=r"R3"):
+        make_host(doc=mac(users=[user("plain", 501, secure_token=True, volume_owner=False, fv_enabled=True)]))
+
+
+def test_r3_enabling_filevault_adds_only_owners_on_apple_silicon(make_host):
+    users = [user("owner", 501, admin=True, secure_token=True, volume_owner=True),
+             user("plain", 502, secure_token=True, volume_owner=False)]
+    host = make_host(doc=mac(version="15.1", users=users))
+    plist = plistlib.dumps({"Username": "owner", "Password": "owner-pw"}).decode()
+    assert host.run("fdesetup", "enable", "-inputplist", stdin=plist)[0] == 0
+    assert host.user("owner")["fv_enabled"] and not host.user("plain")["fv_enabled"]
+
+
+def test_r3_grant_by_a_non_owner_gives_no_filevault_unlock(make_host):
+    # The grantor holds a token but no ownership: the grantee gets a token, not ownership, so no FileVault unlock.
+    users = [user("owner", 501, admin=True, secure_token=True, volume_owner=True),
+             user("admin2", 502, admin=True, secure_token=True, volume_owner=False), user("std", 503)]
+    host = make_host(doc=mac(version="14.6", users=users, filevault={"state": "on"}))
+    grant(host, "std", "admin2")
+    std = host.user("std")
+    assert std["secure_token"] and not std["volume_owner"] and not std["fv_enabled"]
+
+
+# ---- R23: the first mobile account to log in gets the first token (the contested half: it is granted) --------
+@pytest.mark.parametrize("version,option,expected", [
+    ("10.15.7", True, True), ("14.6", True, True),  # R23 (Datajar, osxbytes, FileWave)
+    ("10.15.7", False, False),  # the option's other side
+    ("10.14.6", True, False),  # R22: before 10.15 a mobile account gets no token by itself
+])
+def test_r23_first_mobile_login_on_an_ad_bound_mac_without_holders(make_host, version, option, expected):
+    arch = "intel_t2" if version.startswith("10") else "apple_silicon"
+    users = [user("localadmin", 501, admin=True), user("jdoe", 1103, kind="mobile")]
+    host = make_host(doc=mac(version=version, arch=arch, users=users, setup_assistant_account_created=False,
+                             options={"mobile_first_login_token": option}))
+    notes = login(host, "jdoe")
+    assert host.user("jdoe")["secure_token"] is expected
+    assert ("R23" in " ".join(notes)) is expected
+    if expected and arch == "apple_silicon":
+        assert host.user("jdoe")["volume_owner"]  # the first holder owns the volume (R46)
+
+
+def test_r23_only_while_nobody_holds_a_token(make_host):
+    users = [user("localadmin", 501, admin=True, secure_token=True), user("jdoe", 1103, kind="mobile")]
+    host = make_host(doc=mac(version="14.6", users=users))
+    login(host, "jdoe")
+    assert not host.user("jdoe")["secure_token"]
+
+
+# ---- R33: before 10.15.4 only Setup Assistant creates the bootstrap token (the contested half) -----------------
+@pytest.mark.parametrize("version,expected", [("10.15.3", False), ("10.15.4", True), ("12.6", True)])
+def test_r33_first_graphical_login_of_a_token_user_creates_the_bootstrap_token(make_host, version, expected):
+    arch = "intel_t2" if version.startswith("10") else "apple_silicon"
+    mdm = {"enrollment": "ade", "bootstrap_capable": True}
+    host = make_host(doc=mac(version=version, arch=arch, mdm=mdm,
+                             users=[user("a", 501, admin=True, secure_token=True)]))
+    login(host, "a")
+    assert host.state["mdm"]["bootstrap_escrowed"] is expected
+    assert host.state["mdm"]["bootstrap_on_device"] is expected
+
+
+def test_r33_setup_assistant_creates_it_before_10154(make_host):
+    host = make_host(doc=mac(version="10.15.2", arch="intel_t2", mdm={"enrollment": "ade", "bootstrap_capable": True}))
+    with host.store.transaction() as state:
+        Mac(state).setup_assistant_user("alice", "alice-pw", admin=True)
+    assert host.state["mdm"]["bootstrap_escrowed"]
+
+
+# ---- the options for unknowns, each value --------------------------------------------------------------------------
+@pytest.mark.parametrize("value,codes", [("zero", (0, 0, 0)), ("man_page", (1, 0, 2))])
+def test_option_fdesetup_status_exit(make_host, value, codes):
+    host = make_host(doc=mac(version="12.7", arch="intel_pre_t2", users=[user("a", 501, secure_token=True)],
+                             options={"fdesetup_status_exit": value}))
+    assert host.run("fdesetup", "status") == (codes[0], "FileVault is Off.\n", "")
+    host.edit(filevault__state="on")
+    assert host.run("fdesetup", "status")[0] == codes[1]
+    host.edit(filevault__state="encrypting", filevault__percent=10.0)
+    assert host.run("fdesetup", "status")[0] == codes[2]
+
+
+@pytest.mark.parametrize("value,fv,removed", [("refuse", "on", False), ("allow", "on", True),
+                                              ("refuse", "off", False), ("allow", "off", True)])
+def test_option_token_off_self_is_how_the_last_holder_loses_it(make_host, value, fv, removed):
+    host = make_host(doc=mac(users=[user("a", 501, admin=True, secure_token=True)], filevault={"state": fv},
+                             options={"token_off_self": value}))
+    code, _, err = host.run("sysadminctl", "-secureTokenOff", "a", "-password", "-", "-adminUser", "a",
+                            "-adminPassword", "-", stdin="a-pw\na-pw\n")
+    assert code == 0
+    assert host.user("a")["secure_token"] is not removed
+    assert ("- Done!" in err) is removed
+    assert ("User cannot disable their own SEP credential" in err) is not removed
+    if removed:
+        assert not host.user("a")["fv_enabled"] and not host.user("a")["volume_owner"]
+
+
+@pytest.mark.parametrize("value,dscl_grants,sysadminctl_grants", [
+    ("both", True, True), ("dscl", True, False), ("sysadminctl", False, True), ("none", False, False)])
+def test_option_password_change_first_token(make_host, value, dscl_grants, sysadminctl_grants):
+    users = [user("u1", 501, admin=True), user("u2", 502, admin=True)]
+    host = make_host(doc=mac(version="13.6", users=users, options={"password_change_first_token": value}))
+    host.run("dscl", ".", "-passwd", "/Users/u1", "new-pw-1")
+    assert host.user("u1")["secure_token"] is dscl_grants
+    if not dscl_grants:
+        host.run("sysadminctl", "-resetPasswordFor", "u2", "-newPassword", "-", stdin="new-pw-2\n")
+        assert host.user("u2")["secure_token"] is sysadminctl_grants
+
+
+def test_initial_password_set_grants_the_first_token_whatever_the_option(make_host):
+    host = make_host(doc=mac(version="13.6", options={"password_change_first_token": "none"}))
+    host.run("dscl", ".", "-create", "/Users/fresh")
+    host.run("dscl", ".", "-passwd", "/Users/fresh", "pw")
+    assert host.user("fresh")["secure_token"]  # R14: setting the first password
+
+
+@pytest.mark.parametrize("value,version,expected", [("never", "15.1", True), ("15", "15.1", False),
+                                                    ("15", "14.6", True), ("26", "15.1", True),
+                                                    ("26", "26.1", False)])
+def test_option_bootstrap_ade_only_from(make_host, value, version, expected):
+    mdm = {"enrollment": "device_enrollment", "enrolled": True, "user_approved": True, "supervised": True,
+           "bootstrap_capable": True}
+    host = make_host(doc=mac(version=version, mdm=mdm, options={"bootstrap_ade_only_from": value}))
+    assert ("supported on server: YES" in host.run("profiles", "status", "-type", "bootstraptoken")[1]) is expected
+    host.edit(mdm__enrollment="ade")
+    assert "supported on server: YES" in host.run("profiles", "status", "-type", "bootstraptoken")[1]
+
+
+@pytest.mark.parametrize("value,granted", [("refuse", False), ("allow", True)])
+def test_option_standard_holder_grantor(make_host, value, granted):
+    users = [user("student", 501, secure_token=True), user("macadmin", 502, admin=True)]
+    host = make_host(doc=mac(users=users, options={"standard_holder_grantor": value}))
+    code, _, err = grant(host, "macadmin", "student")
+    assert code == 0 and host.user("macadmin")["secure_token"] is granted
+
+
+# ---- combinations Apple never shipped -----------------------------------------------------------------------------
+@pytest.mark.parametrize("version,arch,fs,source", [
+    ("10.15.7", "apple_silicon", "apfs", "116943"), ("26.1", "intel_pre_t2", "apfs", "122867"),
+    ("10.13.1", "intel_t2", "apfs", "103265"), ("10.14.6", "intel_pre_t2", "hfs", "R2"),
+    ("11.7", "apple_silicon", "hfs", "R2"),
+])
+def test_unshipped_combinations_are_refused_with_the_source(make_host, version, arch, fs, source):
+    from macsim.schema import StateError
+
+    with pytest.raises(StateError, match=source):
+        make_host(doc=mac(version=version, arch=arch, boot_fs=fs))
+
+
+@pytest.mark.parametrize("version,arch,fs", [("11.0", "apple_silicon", "apfs"), ("15.1", "intel_pre_t2", "apfs"),
+                                             ("26.1", "intel_t2", "apfs"), ("10.13.6", "intel_pre_t2", "hfs")])
+def test_shipped_combinations_are_accepted(make_host, version, arch, fs):
+    make_host(doc=mac(version=version, arch=arch, boot_fs=fs))

@@ -211,16 +211,18 @@ def test_fleet_up_every_scenario_answers_ping_with_and_without_become(fleet_dir,
                     assert results[host]["_event"] == "runner_on_failed", (host, results[host])
                 else:
                     assert results[host].get("ping") == "pong", (host, results[host])
-        raw = _ansible(str(inventory), "ansible.builtin.raw",
-                       "/usr/bin/sw_vers --productVersion; /usr/bin/uname -m; hostname", become=True)
-        for host, info in doc["hosts"].items():
-            lines = raw[host]["stdout_lines"]
-            assert lines[0] == info["state"]["os"]["version"]
-            assert lines[1] == ("arm64" if info["state"]["hardware"]["arch"] == "apple_silicon" else "x86_64")
-            assert lines[2] == host
+        for become in (True, False):  # the read-only tools answer any user, as on a Mac
+            raw = _ansible(str(inventory), "ansible.builtin.raw",
+                           "/usr/bin/sw_vers --productVersion; /usr/bin/uname -m; hostname", become=become)
+            for host, info in doc["hosts"].items():
+                lines = raw[host]["stdout_lines"]
+                assert raw[host]["rc"] == 0 and lines[0] == info["state"]["os"]["version"], (host, raw[host])
+                assert lines[1] == ("arm64" if info["state"]["hardware"]["arch"] == "apple_silicon" else "x86_64")
+                assert lines[2] == host
         first = manifest["hosts"][0]
         log = [json.loads(line) for line in Path(first["dir"], "invocations.jsonl").read_text().splitlines()]
-        assert any(r["argv"][0] == "sw_vers" and r["euid"] == 0 for r in log)
+        euids = {r["euid"] for r in log if r["argv"][0] == "sw_vers"}
+        assert 0 in euids and len(euids) == 2  # root, and the login user
     finally:
         fleet.down(str(workdir))
     deadline = time.monotonic() + 10

@@ -10,7 +10,7 @@ import sys
 import yaml
 
 from . import fleet, schema, texts
-from .mac import Mac
+from .mac import Mac, set_path
 from .store import HostStore, create_host
 from .tools import IMPLS, run
 
@@ -60,11 +60,15 @@ def cmd_event(args: argparse.Namespace) -> int:
     store = _host(args)
     with store.transaction() as state:
         mac = Mac(state)
+        notes = mac.settle()
+        before = mac.crypto_ids()
         if args.event == "reboot":
-            notes = mac.reboot()
+            notes += mac.reboot()
+        elif args.event == "advance":
+            notes += mac.advance(parse_duration(args.duration))
         elif args.event == "setup-assistant":
             try:
-                notes = mac.setup_assistant_user(args.user, args.password, args.admin, args.full_name)
+                notes += mac.setup_assistant_user(args.user, args.password, args.admin, args.full_name)
             except ValueError as exc:
                 raise fleet.FleetError(str(exc))
         else:
@@ -72,10 +76,12 @@ def cmd_event(args: argparse.Namespace) -> int:
             if user is None:
                 raise fleet.FleetError(f"no user {args.user!r} on {args.host}")
             if args.event == "login":
-                notes = mac.login(user, graphical=args.graphical)
+                notes += mac.login(user, graphical=args.graphical)
             else:
-                notes = mac.logout(user)
-    store.append_log({"tool": "macsim", "argv": ["macsim", args.event] + ([args.user] if args.user else []),
+                notes += mac.logout(user)
+        mac.sync_crypto_order(before)
+    extra = [args.duration] if args.event == "advance" else ([args.user] if args.user else [])
+    store.append_log({"tool": "macsim", "argv": ["macsim", args.event] + extra,
                       "rules": notes, "exit_code": 0})
     for note in notes:
         print(note)
@@ -100,15 +106,7 @@ def cmd_set(args: argparse.Namespace) -> int:
             path, sep, raw = assignment.partition("=")
             if not sep:
                 raise fleet.FleetError(f"{assignment!r}: write FIELD=VALUE, e.g. mdm.reachable=false")
-            value = yaml.safe_load(raw)
-            target = state
-            parts = path.split(".")
-            for part in parts[:-1]:
-                target = target[int(part)] if isinstance(target, list) else target.setdefault(part, {})
-            if isinstance(target, list):
-                target[int(parts[-1])] = value
-            else:
-                target[parts[-1]] = value
+            set_path(state, path, yaml.safe_load(raw))
         schema.validate(json.loads(json.dumps(state)))
     return 0
 
@@ -156,6 +154,24 @@ def cmd_schema(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_options(_args: argparse.Namespace) -> int:
+    for name, option in schema.OPTIONS.items():
+        values = "|".join(str(v).lower() if isinstance(v, bool) else str(v) for v in option.values())
+        print(f"{name} (default {option.default!r}; {values})\n  {option.doc}\n  sources: {option.sources}")
+    return 0
+
+
+def parse_duration(text: str) -> float:
+    """'90', '90s', '15m', '2h', '1d' or '1h30m' -> seconds."""
+    import re
+
+    parts = re.findall(r"(\d+(?:\.\d+)?)([smhd]?)", text.strip().lower())
+    if not parts or "".join(n + u for n, u in parts) != text.strip().lower():
+        raise fleet.FleetError(f"{text!r} is not a duration: write 90s, 15m, 2h, 1d or 1h30m")
+    scale = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+    return sum(float(n) * scale[u] for n, u in parts)
+
+
 def cmd_texts(args: argparse.Namespace) -> int:
     for entry in texts.REGISTRY.values():
         if args.invented and not entry.invented:
@@ -163,6 +179,26 @@ def cmd_texts(args: argparse.Namespace) -> int:
         origin = "INVENTED" if entry.invented else f"attested: {entry.source}"
         print(f"{entry.key}\t{origin}\n  {entry.text!r}" + (f"\n  alt: {entry.alt!r}" if entry.invented else ""))
     return 0
+
+
+def cmd_evidence(args: argparse.Namespace) -> int:
+    from . import evidence
+
+    samples = evidence.load(args.corpus)
+    if args.only:
+        samples = [s for s in samples if s.id in args.only or s.tool in args.only]
+    result = evidence.score(samples)
+    if args.verbose:
+        for tool, verbs in sorted(evidence.per_tool(samples).items()):
+            print(f"{tool}: " + ", ".join(f"{v} {n}" for v, n in sorted(verbs.items())))
+    for outcome in result.failed:
+        print(f"DIFFERS {outcome.sample.id} ({outcome.sample.path}): {outcome.detail}")
+    for sample in result.unexpressible:
+        print(f"CANNOT  {sample.id}: {sample.why}")
+    for sample in result.unwired:
+        print(f"NO STATE {sample.id}")
+    print(f"macsim evidence: {result.line()}")
+    return 1 if result.failed or result.unwired else 0
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -173,7 +209,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="macsim", description="Simulated Macs for testing macOS chain-of-trust automation.")
+    p = argparse.ArgumentParser(prog="macsim",
+                                description="Simulated Macs for testing macOS chain-of-trust automation.")
     p.add_argument("--workdir", default=DEFAULT_WORKDIR, help="fleet work directory (default: %(default)s)")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -212,6 +249,11 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reboot", help="restart a simulated Mac")
     r.add_argument("host")
     r.set_defaults(func=cmd_event, event="reboot", user=None)
+    adv = sub.add_parser("advance", help="move a simulated Mac's clock forward (encryption progresses, scheduled "
+                                         "changes happen): DURATION such as 90s, 15m, 2h, 1d")
+    adv.add_argument("host")
+    adv.add_argument("duration")
+    adv.set_defaults(func=cmd_event, event="advance", user=None)
 
     x = sub.add_parser("exec", help="run a simulated tool on a host directly, without SSH")
     x.add_argument("host")
@@ -258,9 +300,16 @@ def parser() -> argparse.ArgumentParser:
     hcc.set_defaults(func=cmd_host_create)
 
     sub.add_parser("schema", help="describe the state schema").set_defaults(func=cmd_schema)
+    sub.add_parser("options", help="list the state options: where sources disagree or are silent").set_defaults(
+        func=cmd_options)
     t = sub.add_parser("texts", help="list every text the tools print, attested or invented")
     t.add_argument("--invented", action="store_true")
     t.set_defaults(func=cmd_texts)
+    ev = sub.add_parser("evidence", help="replay the evidence corpus (real published output) and score macsim")
+    ev.add_argument("--corpus", help="a corpus directory (default: the one shipped with macsim)")
+    ev.add_argument("--only", nargs="+", help="sample ids or tool names")
+    ev.add_argument("-v", "--verbose", action="store_true", help="also count the samples per tool and verb")
+    ev.set_defaults(func=cmd_evidence)
     g = sub.add_parser("generate", help="print a generated scenario of COUNT Macs")
     g.add_argument("count", type=int)
     g.add_argument("--seed", type=int, default=1)
@@ -272,7 +321,7 @@ def main(argv: list | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (fleet.FleetError, schema.StateError) as exc:
+    except (fleet.FleetError, schema.StateError, ValueError) as exc:
         print(f"macsim: {exc}", file=sys.stderr)
         return 2
 

@@ -310,6 +310,8 @@ def _prepare_host(workdir: Path, name: str, info: dict, address: str, port: int,
               for target, upper in uppers.items() if os.path.isdir(target)]
     # /Library: the Mac's own, bound from the host directory (the TCC database there follows Full Disk Access).
     mounts.append({"target": "/Library", "bind": str(host_dir / "Library")})
+    # /Users: the home folders the Mac's accounts have (network accounts' too), kept in step with the state.
+    mounts.append({"target": "/Users", "bind": str(host_dir / "Users")})
     for m in mounts:
         Path(m.get("work") or m["bind"]).mkdir(parents=True, exist_ok=True)
     plan = {"name": name, "hostname": name, "mounts": mounts, "sshd": shutil.which("sshd") or "/usr/sbin/sshd",
@@ -399,6 +401,7 @@ def _up(scenario: str, workdir: str, inventory: str | None, alt_wording: bool, p
     # A mount point for each Mac's /Library. It stays (empty) after fleet down: removing a directory that
     # another fleet's namespaces use as a mount point would detach their mounts.
     os.makedirs("/Library", mode=0o755, exist_ok=True)
+    os.makedirs("/Users", mode=0o755, exist_ok=True)
     ssh = wd / "ssh"
     ssh.mkdir(exist_ok=True)
     key = ssh / "id_ed25519"

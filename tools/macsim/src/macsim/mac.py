@@ -9,13 +9,30 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from typing import Iterable
 
-from .schema import Version, name_uuid
+from .schema import Version
 
 KEY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 PRK_UUID = "EBC6C064-0000-11AA-AA11-00306543ECAC"
+ICLOUD_KEY_UUID = "64C0C6EB-0000-11AA-AA11-00306543ECAC"
+# Fixed on every Mac (evidence: the same UUIDs on unrelated Macs, evidence/notes/diskutil.md)
+ICLOUD_USER_UUID = "EC1C2AD9-B618-4ED6-BD8D-50F361C27507"
+BOOTSTRAP_UUID = "2457711A-523C-4604-B75A-F48A571D5036"
+
+
+def set_path(state: dict, path: str, value: object) -> None:
+    """Set a dotted path (``users.0.secure_token``, ``mdm.bootstrap_escrowed``) in a state document."""
+    target: object = state
+    parts = path.split(".")
+    for part in parts[:-1]:
+        target = target[int(part)] if isinstance(target, list) else target.setdefault(part, {})  # type: ignore[index]
+    if isinstance(target, list):
+        target[int(parts[-1])] = value
+    else:
+        target[parts[-1]] = value  # type: ignore[index]
 
 
 def new_recovery_key() -> str:
@@ -63,10 +80,71 @@ class Mac:
         letter = "ABCDEFGHJ"[min(v.parts[1] if v.parts[0] != 10 else v.parts[2], 8)]
         return f"{v.darwin}{letter}{100 + (v.parts[2] if v.parts[0] != 10 else 0)}"
 
+    @property
+    def instant_encryption(self) -> bool:
+        """T2 and Apple silicon Macs are always encrypted: FileVault on and off take effect at once (R54)."""
+        return self.arch in ("intel_t2", "apple_silicon")
+
     def data_device(self) -> str:
+        """The Data volume of the boot volume group (where the crypto users live)."""
+        if self.state["hardware"]["data_device"]:
+            return self.state["hardware"]["data_device"]
         if self.apple_silicon:
             return "disk3s5"
-        return "disk1s5" if self.version.at_least(10, 15) else "disk1s1"
+        return "disk1s1"
+
+    def root_device(self) -> str:
+        """The device mounted at / (diskutil names it for '/'): the only volume before 10.15, the System volume
+        on 10.15, the sealed system snapshot from 11 (evidence diskutil-listusers-10.15.6-bootstrap-ttg,
+        diskutil-listcryptousers-26-volume-owners-derflounder-header)."""
+        if self.state["hardware"]["root_device"]:
+            return self.state["hardware"]["root_device"]
+        if self.apple_silicon:
+            return "disk3s1s1"
+        if self.version.below(10, 15):
+            return "disk1s1"
+        return "disk1s5" if self.version.below(11) else "disk1s5s1"
+
+    # ---- time ---------------------------------------------------------------------
+    def now(self) -> float:
+        """The Mac's clock: real time plus the offset that ``macsim advance`` adds."""
+        return time.time() + float(self.state["clock"]["offset"])
+
+    def advance(self, seconds: float) -> list[str]:
+        """Move the Mac's clock forward and let what takes time happen."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        notes = self.settle()  # start the progress clocks at the present, then jump
+        self.state["clock"]["offset"] = float(self.state["clock"]["offset"]) + seconds
+        return notes + self.settle()
+
+    def settle(self) -> list[str]:
+        """Bring the Mac up to its clock: scheduled changes, encryption and decryption progress."""
+        now = self.now()
+        notes: list[str] = []
+        due = sorted((e for e in self.state["schedule"] if e["at"] is not None and e["at"] <= now),
+                     key=lambda e: e["at"])
+        for entry in due:
+            for path, value in entry["set"].items():
+                set_path(self.state, path, value)
+            self.state["schedule"].remove(entry)
+            notes.append("scheduled: " + (entry["note"] or ", ".join(f"{k}={v!r}" for k, v in entry["set"].items())))
+        fv = self.fv
+        paused = self.state["hardware"]["on_battery"] and not self.instant_encryption
+        if paused:
+            fv["progress_at"] = None  # software encryption waits for mains power ('Pending')
+        elif fv["state"] in ("encrypting", "decrypting") and fv["rate"] is not None and fv["percent"] is not None:
+            if fv["progress_at"] is None:
+                fv["progress_at"] = now
+            elapsed = max(0.0, now - fv["progress_at"])
+            fv["percent"] = round(min(100.0, fv["percent"] + fv["rate"] * elapsed / 3600.0), 4)
+            fv["progress_at"] = now
+            if fv["percent"] >= 100.0:
+                done = fv["state"]
+                fv["state"] = "on" if done == "encrypting" else "off"
+                fv["percent"] = fv["progress_at"] = None
+                notes.append(f"{'encryption' if done == 'encrypting' else 'decryption'} finished")
+        return notes
 
     # ---- users ------------------------------------------------------------------
     @property
@@ -85,6 +163,20 @@ class Mac:
                 return user
         return None
 
+    def password_meets_policy(self, password: str) -> bool:
+        return len(password) >= self.state["password_policy"]["min_length"]
+
+    def home_exists(self, path: str) -> bool:
+        return path in self.state["orphan_homes"] or any(u["home"] == path and u["home_exists"] for u in self.users)
+
+    def home_folders(self) -> list[str]:
+        """The folder names in /Users: Shared, every account's existing home there, and orphans."""
+        names = {"Shared"}
+        for path in [u["home"] for u in self.users if u["home_exists"]] + list(self.state["orphan_homes"]):
+            if path.startswith("/Users/") and path.count("/") == 2:
+                names.add(path.split("/")[2])
+        return sorted(names)
+
     def next_uid(self) -> int:
         used = {u["uid"] for u in self.users}
         uid = 501
@@ -98,6 +190,7 @@ class Mac:
                 "guid": str(uuid.uuid4()).upper(), "admin": False, "kind": "local", "password": None,
                 "password_mode": "none", "secure_token": False, "token_in_sync": True, "volume_owner": False,
                 "fv_enabled": False, "in_preboot": False, "logged_in_graphically": False, "disabled_tags": [],
+                "home_exists": False, "hash_types": None,
                 "extra_authority": [], "shell": "/bin/zsh", "home": f"/Users/{name}",
                 "ad_domain": "corp.example.com", "ad_netbios": "CORP"}
         user.update(fields)
@@ -113,7 +206,11 @@ class Mac:
         return [u for u in self.local_users() if u["secure_token"]]
 
     def any_token(self) -> bool:
-        return bool(self.token_holders())
+        """Whether a first-token rule is spent: a token holder exists, or (option) a deleted holder's crypto user
+        remains on the volume (the state model derives 'first token granted' from the crypto users, §9a)."""
+        if self.token_holders():
+            return True
+        return bool(self.state["orphan_crypto_users"]) and self.option["orphan_blocks_first_token"]
 
     @staticmethod
     def password_ok(user: dict, password: str | None) -> bool:
@@ -125,11 +222,15 @@ class Mac:
         user["secure_token"] = True
         user["token_in_sync"] = True
         fv_on = self.fv["state"] in ("on", "encrypting")
-        user["fv_enabled"] = True
-        # R29a: granted while FileVault is on -> not at the pre-boot window until updatePreboot.
-        user["in_preboot"] = not fv_on
         if self.apple_silicon and owner:
             user["volume_owner"] = True
+        user["fv_enabled"] = self.fv_eligible(user)
+        # R29a: granted while FileVault is on -> not at the pre-boot window until updatePreboot.
+        user["in_preboot"] = user["fv_enabled"] and not fv_on
+
+    def fv_eligible(self, user: dict) -> bool:
+        """R3: a FileVault user holds a secure token and, on Apple silicon, is a volume owner."""
+        return bool(user["secure_token"]) and (not self.apple_silicon or bool(user["volume_owner"]))
 
     def first_owner(self) -> bool:
         """On Apple silicon the first token holder owns the volume (R46: the account created at setup)."""
@@ -166,12 +267,31 @@ class Mac:
             return "R14"
         return None
 
-    def set_password(self, user: dict, password: str) -> str | None:
-        """Set a plain-text password. Returns the first-token rule that fired, if any."""
+    def first_token_on_mobile_login(self, user: dict) -> str | None:
+        """R23: while nobody holds a token, the first mobile account to log in at the login window gets one.
+
+        Sources speak of Catalina (10.15); on 11 and later the account's password is set at that login, so R14
+        gives the same result. Before 10.15 mobile accounts get none (R22). Option mobile_first_login_token.
+        """
+        if (user["kind"] != "mobile" or not self.apfs or self.any_token() or self.version.below(10, 15)
+                or not self.option["mobile_first_login_token"]):
+            return None
+        self.give_token(user, owner=self.first_owner())
+        return "R23"
+
+    def set_password(self, user: dict, password: str, tool: str | None = None) -> str | None:
+        """Set a plain-text password. Returns the first-token rule that fired, if any.
+
+        Setting the first password fires R14. A change of an existing password fires it only for the tools the
+        option password_change_first_token names (no source settles it: evidence/notes/behaviour.md, question 3).
+        """
         holder = user["secure_token"]
+        change = user["password_mode"] != "none" and user["password"] is not None
         user["password"] = password
         user["password_mode"] = "plaintext"
         if holder:
+            return None
+        if change and tool is not None and self.option["password_change_first_token"] not in ("both", tool):
             return None
         return self.first_token_on_password_set(user)
 
@@ -206,12 +326,15 @@ class Mac:
     def bootstrap_supported_here(self) -> bool:
         """Whether this Mac, as enrolled, creates and escrows a bootstrap token (R30-R32)."""
         m, v = self.mdm, self.version
-        if not (m["enrolled"] and m["bootstrap_capable"]) or v.below(10, 15):
+        if not (m["enrolled"] and m["bootstrap_capable"] and m["bootstrap_allowed"]) or v.below(10, 15):
             return False
         if m["enrollment"] == "user_enrollment":
             return False
         if m["enrollment"] == "ade":
             return True
+        ade_only = self.option["bootstrap_ade_only_from"]
+        if ade_only != "never" and v.at_least(int(ade_only)):
+            return False  # Apple's 2026 developer pages: the bootstrap token check-ins need ADE (R30)
         if not m["supervised"] and v.below(11):
             return False  # R30: supervision is required; on 11+ every device enrollment is supervised
         first = (10, 15, 4) if self.option["bootstrap_user_approved_from"] == "10.15.4" else (11,)
@@ -248,6 +371,7 @@ class Mac:
             raise ValueError(f"a user named {name} exists already")
         user = self.new_user(name, full_name=full_name or name, admin=admin, password=password,
                              password_mode="plaintext")
+        user["home_exists"] = True
         self.state["setup_assistant_account_created"] = True
         notes = []
         if self.apfs:
@@ -267,14 +391,19 @@ class Mac:
             notes.append(f"{rule}: first secure token granted to {user['name']} at login")
         if not graphical:
             return notes
+        rule = self.first_token_on_mobile_login(user)
+        if rule:
+            notes.append(f"{rule}: the first mobile account to log in at the login window got the first token")
         if self.bootstrap_grant_eligible(user):
             self.give_token(user, owner=self.apple_silicon)
             notes.append(f"R41/R42: bootstrap token granted a secure token to {user['name']}")
-        if user["secure_token"] and user["password"] and self.bootstrap_supported_here():
-            if self.version.at_least(10, 15, 4) or not user["logged_in_graphically"]:
-                escrowed = self.escrow_bootstrap()
-                notes.append("R33: bootstrap token " + ("escrowed to the MDM" if escrowed
-                                                        else "created but not escrowed (MDM unreachable, R35)"))
+        # R33: from 10.15.4 any token holder's graphical login creates (and re-escrows) the bootstrap token;
+        # before 10.15.4 only the Setup Assistant flow did (setup_assistant_user), never a later login.
+        if user["secure_token"] and user["password"] and self.bootstrap_supported_here() \
+                and self.version.at_least(10, 15, 4):
+            escrowed = self.escrow_bootstrap()
+            notes.append("R33: bootstrap token " + ("escrowed to the MDM" if escrowed
+                                                    else "created but not escrowed (MDM unreachable, R35)"))
         user["logged_in_graphically"] = True
         if self.fv["state"] == "deferred" and self.fv["deferred_user"] in (None, user["name"]):
             self.fv["deferred_user"] = user["name"]
@@ -307,13 +436,7 @@ class Mac:
         if fv["restart_pending"]:
             fv["restart_pending"] = False
             notes.append("pending FileVault change finished at restart")
-        if fv["state"] == "encrypting":
-            fv["state"], fv["percent"] = "on", None
-            notes.append("encryption finished (macsim does not model time: a restart completes it)")
-        elif fv["state"] == "decrypting":
-            fv["state"], fv["percent"] = "off", None
-            notes.append("decryption finished (macsim does not model time: a restart completes it)")
-        return notes
+        return notes + self.settle()
 
     # ---- FileVault (T12-T15) ----------------------------------------------------------------
     def first_token_on_filevault(self, user: dict) -> str | None:
@@ -342,9 +465,10 @@ class Mac:
             created = fv["personal_recovery_key"]  # R52: an existing APFS PRK is reused
         if self.mdm["escrow_payload"] and fv["personal_recovery_key"]:
             fv["escrowed_key"] = fv["personal_recovery_key"]  # R57
-        for user in self.token_holders():  # R29a: turning FileVault on adds every token holder
-            user["fv_enabled"] = True
-            user["in_preboot"] = True
+        for user in self.token_holders():  # R29a: turning FileVault on adds every token holder (R3: owners on AS)
+            if self.fv_eligible(user):
+                user["fv_enabled"] = True
+                user["in_preboot"] = True
         return created
 
     def change_recovery_key(self) -> str:
@@ -359,20 +483,65 @@ class Mac:
             user["in_preboot"] = bool(user["fv_enabled"])
 
     def fv_users(self) -> list:
-        return [u for u in self.local_users() if u["secure_token"] and u["fv_enabled"]]
+        return [u for u in self.local_users() if u["fv_enabled"] and self.fv_eligible(u)]
 
-    # ---- rendering helpers ----------------------------------------------------------------
+    # ---- the volume's crypto users -----------------------------------------------------------
+    def bootstrap_uuid(self) -> str:
+        return BOOTSTRAP_UUID
+
+    def crypto_ids(self) -> list[str]:
+        """Every crypto user of the Data volume as an identifier, in the volume's order.
+
+        Identifiers: a token holder's GUID, an orphan's GUID (a deleted account's crypto user), 'prk', 'icloud'
+        and 'bootstrap'. New ones come last, in the order of ``_present_ids``; the order is kept in the state.
+        """
+        present = self._present_ids()
+        order = [i for i in (self.state["crypto_order"] or []) if i in present]
+        return order + [i for i in present if i not in order]
+
+    def _present_ids(self) -> list[str]:
+        if not self.apfs:
+            return []
+        ids = [u["guid"] for u in sorted(self.token_holders(), key=lambda u: u["uid"])]
+        ids += [o["guid"] for o in self.state["orphan_crypto_users"] if o["guid"] not in ids]
+        if self.fv["personal_recovery_key"]:
+            ids.append("prk")
+        if self.fv["icloud_recovery"]:
+            ids.append("icloud")
+        if self.mdm["bootstrap_on_device"]:
+            ids.append("bootstrap")
+        return ids
+
+    def sync_crypto_order(self, before: list[str]) -> None:
+        """Keep the volume's order after a change: who was there keeps its place, newcomers come last.
+
+        The order is stored only once it differs from the default, so a run that changes nothing changes no state.
+        """
+        present = self._present_ids()
+        order = [i for i in before if i in present] + [i for i in present if i not in before]
+        if self.state["crypto_order"] is None and order == present:
+            return
+        self.state["crypto_order"] = order
+
     def crypto_users(self) -> list[tuple[str, str, bool]]:
         """(uuid, Type text, volume owner) in the order diskutil lists them."""
+        holders = {u["guid"]: u for u in self.token_holders()}
         out = []
-        if not self.apfs:
-            return out
-        for user in sorted(self.token_holders(), key=lambda u: u["uid"]):
-            out.append((user["guid"], "Local Open Directory User", bool(user["volume_owner"])))
-        if self.fv["personal_recovery_key"]:
-            out.append((PRK_UUID, "Personal Recovery User", False))
-        if self.mdm["bootstrap_on_device"]:
-            out.append((name_uuid(self.state["hostname"], "bootstrap"), "MDM Bootstrap Token External Key", False))
+        for ident in self.crypto_ids():
+            if ident in holders:
+                out.append((ident, "Local Open Directory User", bool(holders[ident]["volume_owner"])))
+            # On Apple silicon the recovery key and the bootstrap token are listed as volume owners too
+            # (evidence: the Tahoe run in diskutil-listcryptousers-26-volume-owners-derflounder-header's notes).
+            elif ident == "prk":
+                out.append((PRK_UUID, "Personal Recovery User", self.apple_silicon))
+            elif ident == "icloud":
+                out.append((ICLOUD_USER_UUID, "iCloud Recovery User", self.apple_silicon))
+                out.append((ICLOUD_KEY_UUID, "iCloud Recovery External Key", self.apple_silicon))
+            elif ident == "bootstrap":
+                out.append((self.bootstrap_uuid(), "MDM Bootstrap Token External Key", self.apple_silicon))
+            else:  # an orphan: the account is gone, its crypto user stays
+                owner = any(o["guid"] == ident and o["volume_owner"] for o in self.state["orphan_crypto_users"])
+                out.append((ident, "Local Open Directory User", owner))
         return out
 
     def authentication_authority(self, user: dict) -> list[str]:
@@ -386,7 +555,9 @@ class Mac:
             if user["kind"] == "network":
                 values.append(f";NetLogon;{name};{netbios}")
         if user["password_mode"] != "none" and user["kind"] != "network":
-            values.append(";ShadowHash;HASHLIST:<SALTED-SHA512-PBKDF2,SRP-RFC5054-4096-SHA512-PBKDF2>")
+            hashes = user["hash_types"] or (["SALTED-SHA512-PBKDF2", "SRP-RFC5054-4096-SHA512-PBKDF2"]
+                                            if self.version.at_least(10, 14) else ["SALTED-SHA512-PBKDF2"])
+            values.append(f";ShadowHash;HASHLIST:<{','.join(hashes)}>")
             if user["kind"] not in ("mobile",):
                 lkdc = hashlib.sha1((self.state["hostname"] + name).encode()).hexdigest().upper()
                 values.append(f";Kerberosv5;;{name}@LKDC:SHA1.{lkdc};LKDC:SHA1.{lkdc};")

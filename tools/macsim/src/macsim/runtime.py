@@ -52,13 +52,16 @@ class Ctx:
         self.stderr.write(text + "\n")
 
     def nslog(self, text: str) -> None:
-        """sysadminctl logs through NSLog: stderr, every line prefixed with a timestamp and pid:tid."""
+        """One NSLog message on stderr: a timestamp and ``tool[pid:tid]`` before its first line only.
+
+        A message with embedded newlines (sysadminctl's usage text) keeps one prefix; a message that starts
+        with a newline leaves the prefix line ending in a space (both seen in published runs).
+        """
         now = datetime.datetime.now()
         stamp = now.strftime("%Y-%m-%d %H:%M:%S.") + f"{now.microsecond // 1000:03d}"
         pid = os.getpid()
         tid = pid * 7 + threading.get_ident() % 1000
-        for line in text.split("\n"):
-            self.stderr.write(f"{stamp} {self.tool}[{pid}:{tid}] {line}\n")
+        self.stderr.write(f"{stamp} {self.tool}[{pid}:{tid}] {text}\n")
 
     def read_stdin_line(self) -> str | None:
         line = self.stdin.readline()
@@ -85,6 +88,10 @@ class Ctx:
             if secret:
                 self.tty.write("\n")
                 self.tty.flush()
+            else:
+                echo = getattr(self.tty, "echo", None)
+                if echo is not None:
+                    echo(line)  # a terminal echoes what is typed when echo is on (a test terminal shows it)
             return line.rstrip("\r\n")
         self.stderr.write(text)
         self.stderr.flush()
@@ -192,9 +199,13 @@ def run_tool(tool: str, host_dir: str, argv: list, impl: Callable[[Ctx], int], *
             real_tty = _open_tty() if tty is True else (tty or None)
             ctx = Ctx(tool=tool, argv=list(argv), mac=mac, stdin=stdin, stdout=stdout, stderr=stderr,
                       tty=real_tty, euid=euid, alt=alt)
+            ctx.notes.extend(mac.settle())  # time has passed since the last call
+            before = mac.crypto_ids()
             try:
                 code = impl(ctx)
+                mac.sync_crypto_order(before)
             except ToolExit as stop:
+                mac.sync_crypto_order(before)
                 if stop.out_text:
                     ctx.out(stop.out_text)
                 if stop.err_text:

@@ -63,9 +63,28 @@ class HostStore:
             raise schema.StateError(f"{self.state_path}: {exc}") from exc
 
     def save(self, state: dict) -> None:
-        schema.validate(json.loads(json.dumps(state)))  # never write a state that would not load
+        valid = schema.validate(json.loads(json.dumps(state)))  # never write a state that would not load
         self._atomic_write(self.state_path, json.dumps(state, indent=2, sort_keys=True) + "\n")
+        if os.geteuid() != 0:
+            return  # a tool run by another user changes no account or TCC right; root's next change syncs them
         self.sync_tcc(state)
+        self.sync_homes(valid)
+
+    def sync_homes(self, state: dict) -> None:
+        """Make ``Users/`` (mounted at /Users on the Mac) hold one folder per home the state says exists, so
+        that /bin/ls /Users on the simulated Mac shows what a real one would (network accounts' homes included)."""
+        from .mac import Mac
+
+        users = self.dir / "Users"
+        users.mkdir(exist_ok=True)
+        os.chmod(users, 0o755)
+        wanted = set(Mac(state).home_folders())
+        present = {p.name for p in users.iterdir()}
+        for name in wanted - present:
+            (users / name).mkdir()
+        for name in present - wanted:
+            with contextlib.suppress(OSError):
+                (users / name).rmdir()
 
     def sync_tcc(self, state: dict) -> None:
         """Make ``Library/.../TCC.db`` (mounted at /Library on the Mac) readable only with Full Disk Access.
@@ -92,6 +111,15 @@ class HostStore:
         os.replace(tmp, path)
 
     def _atomic_write(self, path: Path, text: str) -> None:
+        if path.exists() and not os.access(path.parent, os.W_OK):
+            # A tool run by a user other than root (sw_vers, dscl reads, an admin's sysadminctl) may move the
+            # clock on; it holds the lock, so rewriting the world-writable file in place is safe for other tools.
+            with open(path, "r+", encoding="utf-8") as handle:
+                handle.truncate(0)
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            return
         fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=".tmp-", suffix=path.suffix)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -138,8 +166,17 @@ class HostStore:
 def create_host(directory: str | os.PathLike, doc: dict) -> HostStore:
     """Validate ``doc`` and write it as a new host directory."""
     state = schema.validate(doc)
+    import time
+
+    for entry in state["schedule"]:  # relative times start now
+        if entry["at"] is None:
+            entry["at"] = time.time() + float(state["clock"]["offset"]) + entry["after"]
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
     store = HostStore(path)
     store.save(state)
+    for name in (LOCK_FILE, LOG_FILE):  # tools run by any user on the Mac lock the state and log their call
+        target = path / name
+        target.touch()
+        os.chmod(target, 0o666)
     return store

@@ -7,17 +7,23 @@ import plistlib
 from ..runtime import Ctx, ToolExit
 
 LIST_VERBS = {"listcryptousers", "listusers", "listcryptokeys", "listkeys"}
-PLIST_TYPES = {
+PLIST_TYPES = {  # LocalOpenDirectory, ICloud and ICloudRecovery are attested (kolide/launcher #487); the others not
     "Local Open Directory User": "LocalOpenDirectory",
     "Personal Recovery User": "PersonalRecovery",
     "MDM Bootstrap Token External Key": "MDMBootstrapTokenExternalKey",
-    "iCloud Recovery User": "ICloudRecovery",
+    "iCloud Recovery User": "ICloud",
+    "iCloud Recovery External Key": "ICloudRecovery",
 }
 
 
-def _target_ok(ctx: Ctx, target: str) -> None:
-    if target not in ("/", ctx.mac.data_device(), "/System/Volumes/Data") or not ctx.mac.apfs:
+def _target_device(ctx: Ctx, target: str) -> str:
+    """The device a target names: '/' is the device mounted there; the Data volume by path or name."""
+    mac = ctx.mac
+    known = {"/": mac.root_device(), mac.root_device(): mac.root_device(), mac.data_device(): mac.data_device(),
+             "/System/Volumes/Data": mac.data_device()}
+    if target not in known or not mac.apfs:
         raise ToolExit(1, err=ctx.t("diskutil.not_apfs", target=target))
+    return known[target]
 
 
 def _list(ctx: Ctx, args: list) -> int:
@@ -25,7 +31,7 @@ def _list(ctx: Ctx, args: list) -> int:
     rest = [a for a in args if a != "-plist"]
     if len(rest) != 1:
         raise ToolExit(1, err=ctx.t("diskutil.usage"))
-    _target_ok(ctx, rest[0])
+    device = _target_device(ctx, rest[0])
     users = ctx.mac.crypto_users()
     owner_lines = ctx.mac.apple_silicon and ctx.mac.version.at_least(11)
     if as_plist:
@@ -37,7 +43,6 @@ def _list(ctx: Ctx, args: list) -> int:
             entries.append(entry)
         ctx.out(plistlib.dumps({"Users": entries}).decode("utf-8").rstrip("\n"))
         return 0
-    device = ctx.mac.data_device()
     if not users:
         ctx.out(ctx.t("diskutil.no_crypto_users", dev=device))
         return 0
@@ -59,13 +64,22 @@ def _list(ctx: Ctx, args: list) -> int:
 def _update_preboot(ctx: Ctx, args: list) -> int:
     if len(args) != 1:
         raise ToolExit(1, err=ctx.t("diskutil.usage"))
-    _target_ok(ctx, args[0])
+    _target_device(ctx, args[0])
     if ctx.euid != 0:
         raise ToolExit(1, err=ctx.t("diskutil.not_root"))
-    ctx.mac.update_preboot()
+    mac = ctx.mac
+    system = mac.root_device().rsplit("s", 1)[0] if mac.version.at_least(11) else mac.root_device()
+    ctx.out(ctx.t("diskutil.updatepreboot_start"))
+    ctx.out(ctx.t("diskutil.updatepreboot_commencing", dev=system, name="Macintosh HD"))
+    ctx.out(ctx.t("diskutil.updatepreboot_data_sibling", dev=mac.data_device()))
+    if not any(kind == "Local Open Directory User" for _, kind, _ in mac.crypto_users()):
+        ctx.out(ctx.t("diskutil.updatepreboot_exit", code=-69572))  # no user to put at the FileVault login window
+        ctx.out(ctx.t("diskutil.updatepreboot_finished"))
+        return 1
+    mac.update_preboot()
     ctx.notes.append("T15")
-    ctx.out(ctx.t("diskutil.updatepreboot_head", dev=ctx.mac.data_device()))
-    ctx.out(ctx.t("diskutil.updatepreboot_tail"))
+    ctx.out(ctx.t("diskutil.updatepreboot_exit", code=0))
+    ctx.out(ctx.t("diskutil.updatepreboot_finished"))
     return 0
 
 

@@ -1,8 +1,11 @@
 """/usr/bin/dscl: the user records our code reads and writes, and -authonly.
 
-Records print one attribute per line, ``Key: v1 v2``; an attribute with a value
-that contains a space prints as ``Key:`` followed by one indented value per line
-(``macos-tool-output.md`` §5). Network accounts are found only under /Search.
+Shapes from the evidence corpus (``evidence/dscl.yml``): ``-read`` prints attributes sorted case-insensitively by
+their full names and drops RecordName unless it was asked for, then ``No such key: K`` on stderr for each key it
+lacks; an attribute with a value that contains a space prints as ``Key:`` and one indented value per line;
+``-list`` sorts records by name and starts the value column three past the longest name; errors print
+``<dscl_cmd> DS Error: <code> (<name>)`` on stderr and exit with the code's magnitude modulo 256; a path that
+names no record is ``<verb>: Invalid Path`` (eDSUnknownNodeName). Network accounts are found only under /Search.
 """
 
 from __future__ import annotations
@@ -10,20 +13,19 @@ from __future__ import annotations
 import plistlib
 
 from ..runtime import Ctx, ToolExit
+from ..system_users import for_version, system_guid
 
 LOCAL_NODES = {".", "localhost", "/Local/Default", "/Local/Default/"}
 SEARCH_NODES = {"/Search", "/Search/"}
-SYSTEM_USERS = [  # a few of the built-in records every Mac has; they never hold tokens
-    ("root", 0, "System Administrator", "FFFFEEEE-DDDD-CCCC-BBBB-AAAA00000000", "/var/root", "/bin/sh"),
-    ("daemon", 1, "System Services", "FFFFEEEE-DDDD-CCCC-BBBB-AAAA00000001", "/var/root", "/usr/bin/false"),
-    ("_appleevents", 55, "AppleEvents Daemon", "FFFFEEEE-DDDD-CCCC-BBBB-AAAA00000037", "/var/empty",
-     "/usr/bin/false"),
-    ("_securityagent", 92, "SecurityAgent", "FFFFEEEE-DDDD-CCCC-BBBB-AAAA0000005C", "/var/db/securityagent",
-     "/usr/bin/false"),
-    ("_mbsetupuser", 248, "Setup User", "FFFFEEEE-DDDD-CCCC-BBBB-AAAA000000F8", "/var/setup", "/bin/bash"),
-    ("nobody", -2, "Unprivileged User", "FFFFEEEE-DDDD-CCCC-BBBB-AAAAFFFFFFFE", "/var/empty", "/usr/bin/false"),
-]
 ADMIN_GROUP_GUID = "ABCDEFAB-CDEF-ABCD-EFAB-CDEF00000050"
+DS_ERRORS = {-14136: "eDSRecordNotFound", -14120: "eDSPermissionError", -14009: "eDSUnknownNodeName",
+             -14135: "eDSRecordAlreadyExists", -14090: "eDSAuthFailed",
+             -14165: "eDSAuthPasswordQualityCheckFailed"}
+
+
+def _ds_error(ctx: Ctx, code: int, out: str | None = None) -> ToolExit:
+    """dscl's failure: the DS error line on stderr, and the exit status (-code) & 0xFF (dscl.m, evidence)."""
+    return ToolExit((-code) & 0xFF, err=ctx.t("dscl.ds_error", code=code, name=DS_ERRORS[code]), out=out)
 
 
 def _user_attrs(ctx: Ctx, user: dict) -> dict:
@@ -31,7 +33,7 @@ def _user_attrs(ctx: Ctx, user: dict) -> dict:
         "AuthenticationAuthority": ctx.mac.authentication_authority(user),
         "GeneratedUID": [user["guid"]],
         "NFSHomeDirectory": [user["home"]],
-        "Password": ["********"],
+        "Password": ["********" if user["password_mode"] != "none" else "*"],
         "PrimaryGroupID": ["20"],
         "RealName": [user["full_name"]],
         "RecordName": [user["name"]],
@@ -39,41 +41,56 @@ def _user_attrs(ctx: Ctx, user: dict) -> dict:
         "UniqueID": [str(user["uid"])],
         "UserShell": [user["shell"]],
     }
-    if user["kind"] in ("mobile", "network"):
+    if user["kind"] == "mobile":  # only cached (mobile) records carry OriginalNodeName; network ones do not
         attrs["OriginalNodeName"] = [f"/Active Directory/{user['ad_netbios']}/{user['ad_domain']}"]
     if not attrs["AuthenticationAuthority"]:
         del attrs["AuthenticationAuthority"]
-    return dict(sorted(attrs.items()))
+    return attrs
 
 
-def _system_attrs(record: tuple) -> dict:
-    name, uid, real, guid, home, shell = record
-    return {"GeneratedUID": [guid], "NFSHomeDirectory": [home], "Password": ["*"], "PrimaryGroupID": [str(max(uid, 0))
-            if uid >= 0 else "4294967294"], "RealName": [real], "RecordName": [name],
+def _system_attrs(name: str, uid: int, real: str) -> dict:
+    home = "/var/root" if name in ("root", "daemon") else ("/Users/Guest" if name == "Guest" else "/var/empty")
+    shell = "/bin/sh" if name == "root" else ("/bin/bash" if name == "Guest" else "/usr/bin/false")
+    return {"GeneratedUID": [system_guid(uid)], "NFSHomeDirectory": [home], "Password": ["*"],
+            "PrimaryGroupID": [str(uid) if uid >= 0 else "-2"], "RealName": [real], "RecordName": [name],
             "RecordType": ["dsRecTypeStandard:Users"], "UniqueID": [str(uid)], "UserShell": [shell]}
 
 
 def _admin_group(ctx: Ctx) -> dict:
-    members = ["root"] + [u["name"] for u in ctx.mac.local_users() if u["admin"]]
+    members = ["root"] + (["_mbsetupuser"] if ctx.mac.state["setup_assistant_running"] else []) + [
+        u["name"] for u in ctx.mac.local_users() if u["admin"]]
     return {"GeneratedUID": [ADMIN_GROUP_GUID], "GroupMembership": members, "PrimaryGroupID": ["80"],
             "RealName": ["Administrators"], "RecordName": ["admin"], "RecordType": ["dsRecTypeStandard:Groups"]}
 
 
 def _records(ctx: Ctx, node: str) -> list[tuple[str, dict, dict | None]]:
+    """Every user record of the node, sorted by name ignoring case, as dscl lists them."""
     search = node in SEARCH_NODES
-    out = [(r[0], _system_attrs(r), None) for r in SYSTEM_USERS]
-    for user in ctx.mac.records(include_network=search):
+    mac = ctx.mac
+    out = [(name, _system_attrs(name, uid, real), None)
+           for name, uid, real in for_version(mac.version.parts, mac.apple_silicon)]
+    for user in mac.records(include_network=search):
         out.append((user["name"], _user_attrs(ctx, user), user))
-    return out
+    return sorted(out, key=lambda r: r[0].lower())
+
+
+def _full_name(key: str) -> str:
+    return key if ":" in key else f"dsAttrTypeStandard:{key}"
 
 
 def _format(attrs: dict, keys: list | None = None) -> tuple[list, list]:
-    lines, missing = [], []
-    for key in keys or list(attrs):
-        values = attrs.get(key.replace("dsAttrTypeStandard:", ""))
-        if values is None:
+    """Lines for the found attributes (sorted by full name, ignoring case) and the keys not found, as given."""
+    wanted = keys if keys is not None else list(attrs)
+    found, missing = [], []
+    for key in wanted:
+        short = key.replace("dsAttrTypeStandard:", "")
+        if short in attrs:
+            found.append(short)
+        else:
             missing.append(key)
-            continue
+    lines = []
+    for key in sorted(dict.fromkeys(found), key=lambda k: _full_name(k).lower()):
+        values = attrs[key]
         if any(" " in v for v in values):
             lines.append(f"{key}:")
             lines.extend(f" {v}" for v in values)
@@ -89,12 +106,14 @@ def _plist(attrs: dict, keys: list | None) -> dict:
 
 def _split_path(path: str) -> tuple[str, str | None]:
     parts = [p for p in path.split("/") if p]
+    if parts[:1] == ["Search"]:
+        parts = parts[1:]
     if not parts or parts[0] not in ("Users", "Groups"):
         return "", None
     return parts[0], (parts[1] if len(parts) > 1 else None)
 
 
-def _find_record(ctx: Ctx, node: str, path: str) -> tuple[str, dict, dict | None]:
+def _find_record(ctx: Ctx, node: str, path: str, verb: str) -> tuple[str, dict, dict | None]:
     kind, name = _split_path(path)
     if kind == "Groups" and name == "admin":
         return "admin", _admin_group(ctx), None
@@ -102,18 +121,28 @@ def _find_record(ctx: Ctx, node: str, path: str) -> tuple[str, dict, dict | None
         for rec in _records(ctx, node):
             if rec[0] == name:
                 return rec
-    raise ToolExit(56, err=ctx.t("dscl.record_not_found"))
+        raise _ds_error(ctx, -14136)
+    raise _invalid_path(ctx, verb)
+
+
+def _invalid_path(ctx: Ctx, verb: str) -> ToolExit:
+    return _ds_error(ctx, -14009, out=ctx.t("dscl.invalid_path", verb=verb))
 
 
 def _read(ctx: Ctx, node: str, args: list, as_plist: bool) -> int:
     if not args:
         raise ToolExit(64, err=ctx.t("dscl.usage"))
-    _, attrs, _ = _find_record(ctx, node, args[0])
+    _, attrs, _ = _find_record(ctx, node, args[0], "read")
     keys = args[1:] or None
     if as_plist:
         ctx.out(plistlib.dumps(_plist(attrs, keys)).decode().rstrip("\n"))
         return 0
-    lines, missing = _format(attrs, keys)
+    shown = dict(attrs)
+    if keys and "RecordName" not in keys:
+        shown.pop("RecordName", None)  # dscl leaves RecordName out unless it was asked for
+    lines, missing = _format(shown, keys)
+    if keys:
+        missing = [k for k in keys if k.replace("dsAttrTypeStandard:", "") not in shown]
     if lines:
         ctx.out("\n".join(lines))
     for key in missing:
@@ -124,7 +153,7 @@ def _read(ctx: Ctx, node: str, args: list, as_plist: bool) -> int:
 def _readall(ctx: Ctx, node: str, args: list, as_plist: bool) -> int:
     kind, name = _split_path(args[0]) if args else ("", None)
     if kind != "Users" or name:
-        raise ToolExit(64, err=ctx.t("dscl.invalid_path"))
+        raise _invalid_path(ctx, "readall")
     keys = args[1:] or None
     records = _records(ctx, node)
     if as_plist:
@@ -141,15 +170,16 @@ def _readall(ctx: Ctx, node: str, args: list, as_plist: bool) -> int:
 def _list(ctx: Ctx, node: str, args: list) -> int:
     kind, name = _split_path(args[0]) if args else ("", None)
     if kind != "Users" or name:
-        raise ToolExit(64, err=ctx.t("dscl.invalid_path"))
+        raise _invalid_path(ctx, "list")
     records = _records(ctx, node)
     if len(args) == 1:
         ctx.out("\n".join(n for n, _, _ in records))
         return 0
-    key = args[1]
-    width = max([24] + [len(n) for n, _, _ in records]) + 1
-    rows = [f"{n:<{width}}{' '.join(a[key])}" for n, a, _ in records if key in a]
-    ctx.out("\n".join(rows))
+    key = args[1].replace("dsAttrTypeStandard:", "")
+    having = [(n, a) for n, a, _ in records if key in a]
+    width = max([len(n) for n, _ in having] or [0])
+    # the name, then (longest - length + 2) spaces, then the value with its own leading space
+    ctx.out("\n".join(f"{n}{' ' * (width - len(n) + 2)} {' '.join(a[key])}" for n, a in having))
     return 0
 
 
@@ -158,11 +188,11 @@ def _search(ctx: Ctx, node: str, args: list) -> int:
         raise ToolExit(64, err=ctx.t("dscl.usage"))
     kind, _ = _split_path(args[0])
     if kind != "Users":
-        raise ToolExit(64, err=ctx.t("dscl.invalid_path"))
+        raise _invalid_path(ctx, "search")
     key, value = args[1], args[2]
     for name, attrs, _ in _records(ctx, node):
         if value in attrs.get(key, []):
-            ctx.out(f"{name}\t\t{key} = (\n    \"{value}\"\n)")
+            ctx.out(f"{name}\t\t{key} = (\n    {value}\n)")
     return 0
 
 
@@ -173,8 +203,10 @@ def _authonly(ctx: Ctx, node: str, args: list) -> int:
     password = args[1] if len(args) > 1 else ctx.prompt(ctx.t("dscl.password_prompt"))
     user = ctx.mac.find(name, include_network=node in SEARCH_NODES)
     shown = "/Local/Default" if node in LOCAL_NODES else node.rstrip("/")
-    if user is None or not ctx.mac.password_ok(user, password):
-        raise ToolExit(255, err=ctx.t("dscl.auth_failed", node=shown))
+    too_long = password is not None and len(args) < 2 and len(password.encode("utf-8")) > 128
+    if user is None or too_long or not ctx.mac.password_ok(user, password):
+        # the first line is printf (stdout), the second goes to stderr; exit 14090 & 0xFF
+        raise _ds_error(ctx, -14090, out=ctx.t("dscl.auth_failed", node=shown))
     rule = ctx.mac.first_token_on_auth(user)  # T5: an authentication can grant the first token
     if rule:
         ctx.notes.append(f"T5/{rule}: first secure token granted to {user['name']} by authentication")
@@ -183,18 +215,18 @@ def _authonly(ctx: Ctx, node: str, args: list) -> int:
 
 def _need_root(ctx: Ctx) -> None:
     if ctx.euid != 0:
-        raise ToolExit(40, err=ctx.t("dscl.permission_denied"))
+        raise _ds_error(ctx, -14120)
 
 
 def _unmodelled(key: str) -> ToolExit:
     return ToolExit(1, err=f"macsim: dscl: writing attribute {key} is not modelled by the simulator")
 
 
-def _user_for_write(ctx: Ctx, path: str) -> dict:
+def _user_for_write(ctx: Ctx, path: str, verb: str) -> dict:
     kind, name = _split_path(path)
     user = ctx.mac.find(name) if kind == "Users" and name else None
     if user is None:
-        raise ToolExit(56, err=ctx.t("dscl.record_not_found"))
+        raise _invalid_path(ctx, verb)
     return user
 
 
@@ -208,10 +240,10 @@ def _append(ctx: Ctx, args: list) -> int:
         for member in values:
             user = ctx.mac.find(member)
             if user is None:
-                raise ToolExit(56, err=ctx.t("dscl.record_not_found"))
+                raise _ds_error(ctx, -14136)
             user["admin"] = True
         return 0
-    user = _user_for_write(ctx, path)
+    user = _user_for_write(ctx, path, "append")
     if key != "AuthenticationAuthority":
         raise _unmodelled(key)
     for value in values:
@@ -244,8 +276,10 @@ def _create(ctx: Ctx, args: list) -> int:
             uid = int(value)
         except ValueError:
             raise ToolExit(64, err=ctx.t("dscl.usage"))
-        if any(u["uid"] == uid and u is not user for u in ctx.mac.users):
-            raise ToolExit(1, err=f"macsim: dscl: UniqueID {uid} is already used")
+        system = {u for _, u, _ in for_version(ctx.mac.version.parts, ctx.mac.apple_silicon)}
+        if uid in system or any(u["uid"] == uid and u is not user for u in ctx.mac.users):
+            ctx.err(ctx.t("dscl.attribute_status", name="eDSRecordAlreadyExists"))
+            raise _ds_error(ctx, -14135)
         user["uid"] = uid
     elif key == "RealName":
         user["full_name"] = value
@@ -274,9 +308,16 @@ def _delete(ctx: Ctx, args: list) -> int:
             if user is not None:
                 user["admin"] = False
         return 0
-    user = _user_for_write(ctx, args[0])
+    user = _user_for_write(ctx, args[0], "delete")
     if len(args) == 1:
+        if ctx.mac.version.at_least(10, 15) and not ctx.mac.state["remote_login_full_disk_access"]:
+            raise _ds_error(ctx, -14120)  # removing an account needs Full Disk Access, as with sysadminctl
         ctx.mac.users.remove(user)  # T11: dscl has no last-token check (R29c)
+        if user["secure_token"]:
+            ctx.mac.state["orphan_crypto_users"].append(  # the crypto user stays on the volume
+                {"guid": user["guid"], "volume_owner": bool(user["volume_owner"])})
+        if user["home_exists"]:
+            ctx.mac.state["orphan_homes"].append(user["home"])
         ctx.notes.append("T11 (dscl)")
         return 0
     key, values = args[1], args[2:]
@@ -295,20 +336,26 @@ def _delete(ctx: Ctx, args: list) -> int:
 def _passwd(ctx: Ctx, args: list) -> int:
     if len(args) not in (2, 3):
         raise ToolExit(64, err=ctx.t("dscl.usage"))
-    user = _user_for_write(ctx, args[0])
+    user = _user_for_write(ctx, args[0], "passwd")
     if len(args) == 3:
         old, new = args[1], args[2]
         if not ctx.mac.password_ok(user, old):
-            raise ToolExit(255, err=ctx.t("dscl.auth_failed", node="/Local/Default"))
+            raise _ds_error(ctx, -14090, out=ctx.t("dscl.auth_failed", node="/Local/Default"))
+        if not ctx.mac.password_meets_policy(new):
+            raise _ds_error(ctx, -14165)
         user["password"], user["password_mode"] = new, "plaintext"
         return 0
     _need_root(ctx)
     new = args[1]
+    if not ctx.mac.password_meets_policy(new):
+        raise _ds_error(ctx, -14165)
     if user["secure_token"]:
+        if ctx.mac.option["reset_token_holder_password"] == "refuse":
+            raise _ds_error(ctx, -14120)  # without the old password a token holder's password stays
         ctx.mac.out_of_band_reset(user, new)  # R29d
         ctx.notes.append("T10/R29d")
         return 0
-    rule = ctx.mac.set_password(user, new)
+    rule = ctx.mac.set_password(user, new, tool="dscl")
     if rule:
         ctx.notes.append(f"T3/{rule}")
     return 0
@@ -323,8 +370,10 @@ def main(ctx: Ctx) -> int:
     if len(argv) < 2:
         raise ToolExit(64, err=ctx.t("dscl.usage"))
     node, command, args = argv[0], argv[1].lstrip("-").lower(), argv[2:]
+    if node == "localhost" and args and args[0].startswith("/Search/"):
+        node = "/Search"
     if node not in LOCAL_NODES | SEARCH_NODES:
-        raise ToolExit(64, err=ctx.t("dscl.invalid_path"))
+        raise ToolExit(69, out=ctx.t("dscl.bad_datasource", node=node))
     if command == "read":
         return _read(ctx, node, args, as_plist)
     if command == "readall":
@@ -336,7 +385,7 @@ def main(ctx: Ctx) -> int:
     if command == "authonly":
         return _authonly(ctx, node, args)
     if node in SEARCH_NODES:
-        raise ToolExit(40, err=ctx.t("dscl.permission_denied"))
+        raise _ds_error(ctx, -14120)
     if command == "append":
         return _append(ctx, args)
     if command == "create":
