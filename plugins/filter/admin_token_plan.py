@@ -40,7 +40,8 @@ options:
 EXAMPLES = r"""
 - name: Plan the administrator's token
   ansible.builtin.set_fact:
-    plan: "{{ audit_trust.mac | macops.tokens.admin_token_plan(admin='macadmin', have_password=true, known=['student']) }}"
+    plan: "{{ audit_trust.mac | macops.tokens.admin_token_plan(admin='macadmin', have_password=true,
+      known=['student']) }}"
 """
 
 RETURN = r"""

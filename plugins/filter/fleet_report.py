@@ -81,8 +81,9 @@ def _row(host, entry):
         filevault=(mac.get("filevault") or {}).get("state"), bootstrap_token=bootstrap,
         findings=[{"code": f["code"], "severity": f["severity"], "message": f["message"],
                    "next_step": f["next_step"], "users": f.get("users", [])} for f in trust.get("findings", [])],
-        users=[{"name": u["name"], "kind": u.get("kind"), "admin": u.get("admin"), "secure_token": u.get("secure_token"),
-                "filevault_user": u.get("filevault_user"), "volume_owner": u.get("volume_owner")}
+        users=[{"name": u["name"], "kind": u.get("kind"), "admin": u.get("admin"),
+                "secure_token": u.get("secure_token"), "filevault_user": u.get("filevault_user"),
+                "volume_owner": u.get("volume_owner")}
                for u in mac.get("users", [])],
         readiness=dict((name, bool(r.get("available"))) for name, r in (trust.get("readiness") or {}).items()),
     )

@@ -36,7 +36,8 @@ options:
 EXAMPLES = r"""
 - name: Work out what stops Ansible here
   ansible.builtin.set_fact:
-    problems: "{{ python_check | macops.tokens.preflight_problems(sudo=sudo_check, fda=fda_check, interpreter='/usr/bin/python3') }}"
+    problems: "{{ python_check | macops.tokens.preflight_problems(sudo=sudo_check, fda=fda_check,
+      interpreter='/usr/bin/python3') }}"
 """
 
 RETURN = r"""

@@ -12,6 +12,10 @@ token (see _tokens.authentication_grants_first_token); callers decide when a che
 
 from __future__ import annotations
 
+# macOS password prompts (readpassphrase: dscl -authonly, sysadminctl, profiles) take at most 128 bytes; a longer
+# password typed there fails as if it were wrong (mkuser's tests on 10.13 to 12).
+MAX_PROMPT_BYTES = 128
+
 
 def password_ok(runner, name, password):
     """True when dscl accepts ``password`` for ``name``; the password is typed at dscl's prompt, never on argv.

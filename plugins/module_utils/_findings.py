@@ -18,7 +18,8 @@ FINDING_CODES = (
     "mobile_account_without_token", "managed_admin_without_token", "network_account_not_eligible",
     "filevault_off", "filevault_deferred", "filevault_encrypting", "filevault_decrypting",
     "filevault_restart_pending", "token_holder_not_filevault_user", "no_recovery_key", "not_enrolled_in_mdm",
-    "bootstrap_token_unsupported", "bootstrap_token_not_escrowed", "no_volume_owner",
+    "bootstrap_token_unsupported", "bootstrap_token_not_escrowed", "no_volume_owner", "orphaned_crypto_user",
+    "filevault_setup_incomplete", "holder_not_volume_owner", "credential_rejected",
 )
 READINESS_FUNCTIONS = ("filevault", "software_updates", "startup_security_policy", "erase_all_content_and_settings",
                        "kext_approval", "bootstrap_token_authorisation", "grant_secure_tokens")
@@ -95,11 +96,37 @@ def _token_findings(model, users, version):
             "Compare the signals listed in token_signals; a ;SecureToken; entry written by hand creates no token. "
             "Re-check with sysadminctl -secureTokenStatus before acting.", "R4, R7",
             [u["name"] for u in inconsistent]))
-    if not holders and not inconsistent:
+    orphans = model.get("orphan_crypto_users") or []
+    fv_state = (model.get("filevault") or {}).get("state")
+    if orphans:
+        out.append(_finding(
+            "orphaned_crypto_user", "warning" if holders else "critical",
+            "The volume still holds the key of %d deleted account%s (a Local Open Directory crypto user with no "
+            "account: %s); nobody can use it, and while it is there macOS may consider the first secure token "
+            "already given." % (len(orphans), "" if len(orphans) == 1 else "s", ", ".join(orphans)),
+            "Delete accounts with sysadminctl -deleteUser, never dscl . -delete. %s" % (
+                "The remaining token holders are unaffected." if holders else
+                "With no holder left, only the bootstrap token (a graphical login of a user while it is escrowed, "
+                "macOS 11 and later) or an erase and reinstall gives this Mac a token holder again."),
+            "R29c, F3"))
+    if not holders and not inconsistent and fv_state in ("on", "encrypting") and not orphans:
+        out.append(_finding(
+            "filevault_setup_incomplete", "info",
+            "FileVault reports On but no user key is on the volume yet; right after Setup Assistant this settles "
+            "within minutes as the account's key is written.",
+            "Wait and read the Mac again (transient_wait); if it persists, nobody can unlock FileVault: treat it as "
+            "no token holder (an erase and reinstall may be the only fix).", "R9, R56"))
+    elif not holders and not inconsistent:
+        step = _first_token_step(version)
+        if orphans:
+            step = "No first-token rule can be relied on while the deleted account's key remains; " + step
+        elif version >= (10, 15) and any(u["kind"] == "mobile" for u in eligible):
+            step += ("; on a Mac bound to Active Directory the first mobile account to log in at the login window "
+                     "also gets it (R23)")
         out.append(_finding("no_token_holder", "critical",
                             "Nobody on this Mac holds a secure token: FileVault cannot be managed, and nobody can "
                             "grant tokens or authorise protected operations.",
-                            _first_token_step(version) + ".", "F1, R10-R16"))
+                            step + ".", "F1, R10-R16, R23"))
     elif holders and not any(u["admin"] for u in holders):
         out.append(_finding("only_standard_token_holders", "critical",
                             "Only standard users hold a secure token (%s); a standard user cannot grant tokens."
@@ -147,8 +174,9 @@ def _token_findings(model, users, version):
         out.append(_finding("no_volume_owner", "critical",
                             "No account is a volume owner: nobody can authorise macOS updates or startup security "
                             "changes on this Apple silicon Mac.",
-                            "Have the MDM authorise updates with the escrowed bootstrap token, or grant a token from an "
-                            "owner; without an owner, an erase and reinstall is the remaining fix.", "R49, R50"))
+                            "Have the MDM authorise updates with the escrowed bootstrap token, or grant a token "
+                            "from an owner; without an owner, an erase and reinstall is the remaining fix.",
+                            "R49, R50"))
     return out
 
 
@@ -169,8 +197,14 @@ def _filevault_findings(model, users):
                             "login window.", "R55", [fv["deferred_user"]] if fv["deferred_user"] else []))
     elif state in ("encrypting", "decrypting"):
         done = "" if fv["percent"] is None else " (%g%% done)" % fv["percent"]
-        out.append(_finding("filevault_" + state, "info", "FileVault is %s%s." % (state, done),
-                            "Wait until it has finished before changing FileVault.", "R54"))
+        if fv.get("paused"):
+            out.append(_finding("filevault_" + state, "info",
+                                "FileVault encryption is pending: the Mac runs on battery, and encryption only "
+                                "proceeds on mains power.", "Connect the Mac to power; nothing to change here.",
+                                "R54"))
+        else:
+            out.append(_finding("filevault_" + state, "info", "FileVault is %s%s." % (state, done),
+                                "Wait until it has finished before changing FileVault.", "R54"))
     if fv["restart_pending"]:
         out.append(_finding("filevault_restart_pending", "info", "A FileVault change finishes at the next restart.",
                             "Restart the Mac.", "R54"))
@@ -182,12 +216,23 @@ def _filevault_findings(model, users):
                                 "Create and escrow a personal recovery key (fdesetup changerecovery -personal).",
                                 "R52, R58"))
         if users is not None:
-            missing = [u for u in users if u["secure_token"] and not u["filevault_user"]]
-            if missing:
+            missing = [u for u in users if u["secure_token"] and u["filevault_user"] is False]
+            owners = model["os"]["apple_silicon"]
+            not_owner = [u for u in missing if owners and u["volume_owner"] is False]
+            addable = [u for u in missing if u not in not_owner]
+            if addable:
                 out.append(_finding("token_holder_not_filevault_user", "warning",
-                                    "Token holders who cannot unlock FileVault at startup: %s." % _names(missing),
+                                    "Token holders who cannot unlock FileVault at startup: %s." % _names(addable),
                                     "Add them with fdesetup add, authorised by a FileVault user.", "R29b",
-                                    [u["name"] for u in missing]))
+                                    [u["name"] for u in addable]))
+            if not_owner:
+                out.append(_finding("holder_not_volume_owner", "warning",
+                                    "Token holders who are not volume owners, so on Apple silicon they can neither "
+                                    "unlock FileVault nor authorise updates: %s." % _names(not_owner),
+                                    "Ownership comes with a token granted by a volume owner, or by the bootstrap "
+                                    "token at a graphical login: remove the token (sysadminctl -secureTokenOff) and "
+                                    "grant it again from a volume owner.", "R3, R47",
+                                    [u["name"] for u in not_owner]))
     return out
 
 
@@ -197,6 +242,12 @@ def _bootstrap_findings(model):
         return [_finding("not_enrolled_in_mdm", "info",
                          "This Mac is not enrolled in an MDM, so it has no bootstrap token.",
                          "Enroll it in the MDM (Automated Device Enrollment where possible).", "R30")]
+    if bt.get("allowed") is False:
+        return [_finding("bootstrap_token_unsupported", "warning",
+                         "The MDM has not allowed the bootstrap token for this Mac ('Bootstrap Token functionality "
+                         "is not supported on the server').",
+                         "Have the MDM send the Settings command with MDMOptions BootstrapTokenAllowed set (Jamf: "
+                         "enable bootstrap token escrow for the device), then escrow it.", "R31, F6")]
     if not bt["supported"]:
         return [_finding("bootstrap_token_unsupported", "warning",
                          "The MDM server does not tell this Mac that it supports the bootstrap token.",
@@ -210,6 +261,18 @@ def _bootstrap_findings(model):
                          "secure token, or let a token holder log in at the login window while the MDM is reachable.",
                          "R33, R35, R38, F6")]
     return []
+
+
+def credential_finding(name, source, exists, admin):
+    """A password the run was given that the Mac refuses (or an account that is not there)."""
+    if not exists:
+        return _finding("credential_rejected", "critical" if admin else "warning",
+                        "%s names an account (%s) that does not exist on this Mac." % (source, name),
+                        "Correct %s: give an account that exists here." % source, "R26", [name])
+    return _finding("credential_rejected", "critical" if admin else "warning",
+                    "The password in %s for %s is wrong: the Mac refused it (dscl -authonly)." % (source, name),
+                    "Correct %s; until then nothing that needs %s's password can be done on this Mac."
+                    % (source, name), "R26", [name])
 
 
 def readiness(model, bootstrap_allowed_for_authentication="unknown"):

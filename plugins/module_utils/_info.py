@@ -9,16 +9,21 @@ PRIVATE: this module is internal to macops.tokens and may change without notice.
 
 from __future__ import annotations
 
+import time
+
 from ansible_collections.macops.tokens.plugins.module_utils import _findings
+from ansible_collections.macops.tokens.plugins.module_utils._account import MAX_PROMPT_BYTES, password_ok
 from ansible_collections.macops.tokens.plugins.module_utils._mac import gather
 from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
+from ansible_collections.macops.tokens.plugins.module_utils._tokens import authentication_grants_first_token, find_user
 
 TOKEN_CODES = {"no_token_holder", "only_standard_token_holders", "token_state_inconsistent",
                "local_user_without_token", "mobile_account_without_token", "managed_admin_without_token",
-               "network_account_not_eligible", "no_volume_owner"}
+               "network_account_not_eligible", "no_volume_owner", "orphaned_crypto_user", "holder_not_volume_owner"}
 BOOTSTRAP_CODES = {"not_enrolled_in_mdm", "bootstrap_token_unsupported", "bootstrap_token_not_escrowed"}
 FILEVAULT_CODES = {"filevault_off", "filevault_deferred", "filevault_encrypting", "filevault_decrypting",
-                   "filevault_restart_pending", "token_holder_not_filevault_user", "no_recovery_key"}
+                   "filevault_restart_pending", "token_holder_not_filevault_user", "no_recovery_key",
+                   "filevault_setup_incomplete", "holder_not_volume_owner"}
 PARTS = {
     "all": ("os", "users", "filevault", "mdm"),
     "secure_token": ("os", "users", "filevault", "mdm"),
@@ -27,23 +32,87 @@ PARTS = {
 }
 
 
-def read_mac(module, parts):
-    """Gather the model, or fail the task naming the command and quoting what it printed."""
+# Findings that describe a Mac in the middle of a change that settles by itself: the audit waits for them
+# (transient_wait) and the remediation never repairs the step they concern while they last.
+TRANSIENT_CODES = ("filevault_setup_incomplete", "filevault_encrypting", "filevault_decrypting",
+                   "filevault_restart_pending")
+SETTLES = ("filevault_setup_incomplete",)  # worth waiting for: minutes, not hours
+POLL = 5
+
+
+def read_mac(module, parts, runner=None):
+    """Gather the model, or fail the task naming the command and quoting what it printed.
+
+    With ``transient_wait``, a Mac in a state that settles within minutes (FileVault on before its user's key is
+    written) is read again until it has settled or the time is up; the model says which transient states remain.
+    """
     if module.params["timeout"] < 1:
         module.fail_json(msg="timeout must be at least 1 second; got %s" % module.params["timeout"])
-    runner = Runner(module, timeout=module.params["timeout"])
+    wait = module.params.get("transient_wait") or 0
+    if wait < 0:
+        module.fail_json(msg="transient_wait must be 0 (do not wait) or a number of seconds; got %s" % wait)
+    runner = runner or Runner(module, timeout=module.params["timeout"])
+    deadline = time.time() + wait
     try:
-        return gather(runner, managed_admins=module.params.get("managed_admins") or [], parts=parts)
+        while True:
+            model = gather(runner, managed_admins=module.params.get("managed_admins") or [], parts=parts)
+            transient = [f["code"] for f in _findings.findings(model) if f["code"] in TRANSIENT_CODES]
+            if not any(code in SETTLES for code in transient) or time.time() >= deadline:
+                model["transient"] = transient
+                model["tool_calls"] = len(runner.calls)
+                return model
+            time.sleep(min(POLL, max(0.0, deadline - time.time())))
     except ToolError as exc:
         module.fail_json(msg=str(exc), **exc.details())
 
 
+def verify_credentials(module, runner, model, credentials):
+    """Check the passwords the run was given, where an authentication cannot itself grant the first token.
+
+    Returns one entry per credential (``verified`` true, false, or null with the reason it was not checked) and
+    a finding for each refused one, naming the account and where its password came from.
+    """
+    results, found = [], []
+    for item in credentials or []:
+        name, source = item.get("user"), item.get("source") or "the credentials given"
+        entry = {"user": name, "source": source, "verified": None, "reason": None}
+        user = find_user(model, name)
+        password = item.get("password")
+        if user is None:
+            entry["reason"] = "no account named %s on this Mac" % name
+            if not item.get("required", True):
+                continue  # a fleet-wide password map names accounts that only some Macs have
+        elif password is None or password == "":
+            entry["reason"] = "no password given"
+        elif authentication_grants_first_token(model, user):
+            entry["reason"] = ("not checked: nobody holds a secure token, and authenticating %s could itself grant "
+                               "the first token" % name)
+        elif len(password.encode("utf-8")) > MAX_PROMPT_BYTES:
+            entry["reason"] = ("not checked: longer than %d bytes, which macOS password prompts do not take"
+                               % MAX_PROMPT_BYTES)
+        else:
+            try:
+                entry["verified"] = password_ok(runner, name, password)[0]
+            except ToolError as exc:
+                entry["reason"] = "not checked: %s" % exc
+        if user is None or entry["verified"] is False:
+            admin = bool(user and user["admin"])
+            found.append(_findings.credential_finding(name, source, user is not None, admin))
+        results.append(entry)
+    return results, found
+
+
 def run_info(module, view):
-    model = read_mac(module, PARTS[view])
+    runner = Runner(module, timeout=module.params["timeout"])
+    model = read_mac(module, PARTS[view], runner)
     found = _findings.findings(model)
     if view == "all":
+        checked, refused = verify_credentials(module, runner, model, module.params.get("verify_credentials"))
+        found = sorted(found + refused, key=lambda f: (_findings.SEVERITY_ORDER[f["severity"]], f["code"]))
+        model["tool_calls"] = len(runner.calls)
         allowed = module.params.get("bootstrap_allowed_for_authentication", "unknown")
-        module.exit_json(changed=False, mac=model, readiness=_findings.readiness(model, allowed), findings=found)
+        module.exit_json(changed=False, mac=model, readiness=_findings.readiness(model, allowed), findings=found,
+                         credentials=checked)
     wanted = module.params.get("users") or []
     if view == "secure_token":
         users = model["users"]

@@ -25,9 +25,9 @@ ALL_PARTS = ("os", "users", "filevault", "mdm")
 
 
 def _platform(runner):
-    sw = runner.parse(P.parse_sw_vers, runner.run("sw_vers", []))
-    machine = runner.parse(P.parse_single_value, runner.run("uname", ["-m"]))
-    brand = runner.parse(P.parse_single_value, runner.run("sysctl", ["-n", "machdep.cpu.brand_string"]))
+    sw = runner.read("sw_vers", [], P.parse_sw_vers)
+    machine = runner.read("uname", ["-m"], P.parse_single_value)
+    brand = runner.read("sysctl", ["-n", "machdep.cpu.brand_string"], P.parse_single_value)
     version = P.version_tuple(sw["product_version"])
     # uname -m says x86_64 under Rosetta; the CPU brand names the Apple chip even then.
     apple_silicon = brand.startswith("Apple") or machine == "arm64"
@@ -55,11 +55,33 @@ def _kind(record, managed_admins):
     return "local"
 
 
+def _network_accounts(runner, records):
+    """Directory accounts that logged in: a home folder in /Users with no local record, found under /Search.
+
+    A network account (no local cached record) leaves only its home folder; /Search still answers for it while
+    the directory is reachable. A folder whose account /Search does not know is a deleted account's home.
+    """
+    local_homes = set()
+    for raw in records:
+        for value in (raw.get("NFSHomeDirectory") or []) + ["/Users/%s" % n for n in raw.get("RecordName") or []]:
+            local_homes.add(value)
+    found = []
+    for folder in runner.read("ls", ["-1", "/Users"], P.parse_home_folders):
+        if "/Users/" + folder in local_homes:
+            continue
+        result = runner.run("dscl", ["/Search", "-read", "/Users/" + folder] + USER_KEYS, ok_codes=None)
+        if result.rc != 0 or not result.out.strip():
+            continue  # not in the directory (a deleted account's home, or the directory is unreachable)
+        record = runner.parse(P.parse_dscl_read, result)
+        if P.parse_authentication_authority(record.get("AuthenticationAuthority", []))["netlogon"]:
+            found.append(record)
+    return found
+
+
 def _users(runner, managed_admins):
-    result = runner.run("dscl", [".", "-readall", "/Users"] + USER_KEYS)
-    records = runner.parse(P.parse_dscl_readall, result)
-    admins_result = runner.run("dscl", [".", "-read", "/Groups/admin", "GroupMembership"])
-    admins = set(runner.parse(P.parse_dscl_read, admins_result).get("GroupMembership", []))
+    records = runner.read("dscl", [".", "-readall", "/Users"] + USER_KEYS, P.parse_dscl_readall)
+    records = records + _network_accounts(runner, records)
+    admins = set(runner.read("dscl", [".", "-read", "/Groups/admin", "GroupMembership"], P.parse_admin_group))
     users = []
     for raw in records:
         names = raw.get("RecordName") or []
@@ -87,37 +109,36 @@ def _users(runner, managed_admins):
 
 
 def _filevault(runner):
-    status = runner.parse(P.parse_fdesetup_status, runner.run("fdesetup", ["status"]))
-    listed = runner.parse(P.parse_fdesetup_list, runner.run("fdesetup", ["list"]))
-    prk = runner.parse(P.parse_fdesetup_bool, runner.run("fdesetup", ["haspersonalrecoverykey"], ok_codes=None))
-    irk = runner.parse(P.parse_fdesetup_bool, runner.run("fdesetup", ["hasinstitutionalrecoverykey"], ok_codes=None))
-    deferral = runner.parse(P.parse_showdeferralinfo, runner.run("fdesetup", ["showdeferralinfo"], ok_codes=None))
+    status = runner.read("fdesetup", ["status"], P.parse_fdesetup_status)
+    listed = runner.read("fdesetup", ["list"], P.parse_fdesetup_list)
+    prk = runner.read("fdesetup", ["haspersonalrecoverykey"], P.parse_fdesetup_bool)
+    irk = runner.read("fdesetup", ["hasinstitutionalrecoverykey"], P.parse_fdesetup_bool)
+    deferral = runner.read("fdesetup", ["showdeferralinfo"], P.parse_showdeferralinfo)
     if status["encrypting"]:
         state = "encrypting"
     elif status["decrypting"]:
         state = "decrypting"
     elif status["enabled"]:
         state = "on"
-    elif status["deferred_user"] or deferral["active"]:
+    elif status["deferred"] or deferral["active"]:
         state = "deferred"
     else:
         state = "off"
     deferred_user = status["deferred_user"] or (deferral["users"][0] if deferral["users"] else None)
     return {
-        "state": state, "enabled": bool(status["enabled"]), "percent": status["percent"],
+        "state": state, "enabled": bool(status["enabled"]), "percent": status["percent"], "paused": status["paused"],
         "restart_pending": status["restart_pending"], "deferred_user": deferred_user,
-        "deferral_configured": deferral["active"] or bool(status["deferred_user"]),
+        "deferral_configured": deferral["active"] or status["deferred"],
         "personal_recovery_key": prk, "institutional_recovery_key": irk or status["master_keychain"],
         "users": [e for e in listed if e["user"] is not None],
     }
 
 
 def _mdm(runner):
-    enrollment = runner.parse(P.parse_enrollment_status, runner.run("profiles", ["status", "-type", "enrollment"]))
-    bootstrap = {"supported": False, "escrowed": None}
+    enrollment = runner.read("profiles", ["status", "-type", "enrollment"], P.parse_enrollment_status)
+    bootstrap = {"supported": False, "escrowed": None, "allowed": None}
     if enrollment["mdm_enrolled"]:
-        bootstrap = runner.parse(P.parse_bootstrap_status,
-                                 runner.run("profiles", ["status", "-type", "bootstraptoken"]))
+        bootstrap = runner.read("profiles", ["status", "-type", "bootstraptoken"], P.parse_bootstrap_status)
     return enrollment, bootstrap
 
 
@@ -127,8 +148,7 @@ def gather(runner, managed_admins=(), parts=ALL_PARTS):
     model = {"os": _platform(runner)}
     apfs_users = None
     if "users" in parts or "filevault" in parts or "mdm" in parts:
-        crypto = runner.run("diskutil", ["apfs", "listCryptoUsers", "/"])
-        apfs_users = runner.parse(P.parse_crypto_users, crypto)
+        apfs_users = runner.read("diskutil", ["apfs", "listCryptoUsers", "/"], P.parse_crypto_users)
         model["crypto_users"] = apfs_users
     if "filevault" in parts:
         model["filevault"] = _filevault(runner)
@@ -138,10 +158,16 @@ def gather(runner, managed_admins=(), parts=ALL_PARTS):
         model["mdm"] = {"enrolled": enrollment["mdm_enrolled"], "dep": enrollment["dep"],
                         "user_approved": enrollment["user_approved"], "server": enrollment["server"]}
         model["bootstrap_token"] = {"supported": bootstrap["supported"], "escrowed": bootstrap["escrowed"],
+                                    "allowed": bootstrap["allowed"],
                                     "local_record": local_bt if apfs_users is not None else None}
     if "users" in parts:
-        model["users"] = _assess_users(_users(runner, managed), apfs_users, model.get("filevault"),
-                                       model["os"]["apple_silicon"])
+        records = _users(runner, managed)
+        model["users"] = _assess_users(records, apfs_users, model.get("filevault"), model["os"]["apple_silicon"])
+        known = {u["guid"] for u in records}
+        # A Local Open Directory crypto user whose account is gone: a deleted holder's key still on the volume.
+        model["orphan_crypto_users"] = sorted(
+            c["uuid"] for c in apfs_users or [] if (c["type"] or "").startswith("Local Open Directory")
+            and c["uuid"] not in known)
         holders = [u for u in model["users"] if u["secure_token"]]
         model["token_holders"] = len(holders)
         model["admin_token_holders"] = len([u for u in holders if u["admin"]])
@@ -158,10 +184,14 @@ def _assess_users(users, crypto_users, filevault, apple_silicon):
             crypto[entry["uuid"]] = entry
     fv_on = bool(filevault and filevault["state"] in ("on", "encrypting", "decrypting"))
     fv_listed = {e["uuid"] for e in (filevault or {}).get("users", [])}
+    # With FileVault on, someone unlocks the volume: an empty fdesetup list next to Local Open Directory crypto users
+    # is a failed read (seen from LaunchDaemons on 10.15), not a fact about every user.
+    account_keys = set(crypto) & {u["guid"] for u in users}
+    list_trusted = not (fv_on and filevault is not None and not filevault.get("users") and account_keys)
     out = []
     for user in users:
         in_crypto = user["guid"] in crypto
-        listed = user["guid"] in fv_listed if filevault is not None else None
+        listed = user["guid"] in fv_listed if filevault is not None and list_trusted else None
         signals = {"authentication_authority": user["authority_token_tag"], "crypto_user": in_crypto,
                    "filevault_list": listed if fv_on else None}
         agree = user["authority_token_tag"] == in_crypto and not (fv_on and listed and not in_crypto)
@@ -177,7 +207,8 @@ def _assess_users(users, crypto_users, filevault, apple_silicon):
             "token_state": ("enabled" if in_crypto else "disabled") if agree else "inconsistent",
             "token_signals": signals,
             "crypto_user": in_crypto,
-            "filevault_user": bool(listed) if listed is not None else False,
+            "filevault_user": bool(listed) if listed is not None else (None if filevault is not None and fv_on
+                                                                       else False),
             "volume_owner": owner,
         })
         out.append(entry)

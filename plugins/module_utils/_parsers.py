@@ -56,6 +56,7 @@ _ST_ERRORS = (
     (re.compile(r"^Failed to authenticate with SystemAdministration framework"), "framework_auth_failed"),
     (re.compile(r"^Operation is not permitted without secure token unlock"), "no_secure_token_unlock"),
     (re.compile(r"^### Error:-14090\b"), "authentication_failed"),
+    (re.compile(r"cannot disable their own SEP credential"), "own_sep_credential"),
 )
 
 
@@ -103,8 +104,8 @@ _CRYPTO_FIELD = re.compile(r"^[|\s]*([A-Za-z][A-Za-z ]*?):\s*(.*?)\s*$")
 _PLIST_TYPES = {
     "LocalOpenDirectory": "Local Open Directory User",
     "PersonalRecovery": "Personal Recovery User",
-    "ICloud": "iCloud Recovery External Key",
-    "ICloudRecovery": "iCloud Recovery User",
+    "ICloud": "iCloud Recovery User",
+    "ICloudRecovery": "iCloud Recovery External Key",
     "MDMBootstrapTokenExternalKey": "MDM Bootstrap Token External Key",
     "DiskUser": "Disk User",
 }
@@ -182,15 +183,16 @@ def parse_crypto_users_plist(text):
 
 
 # ---- fdesetup -----------------------------------------------------------------------------------
-_FV_PROGRESS = re.compile(r"^(Encryption|Decryption) in progress:\s*(?:[Pp]ercent completed\s*=\s*([0-9.]+))?")
-_FV_DEFERRED = re.compile(r"^Deferred enablement appears to be active for user '(.*)'\.?\s*$")
+_FV_PROGRESS = re.compile(r"^(Encryption|Decryption) in progress:"
+                          r"\s*(?:[Pp]ercent completed\s*=\s*([0-9.]+)|(Pending))?")
+_FV_DEFERRED = re.compile(r"^Deferred enablement appears to be active(?: for user '(.*)')?\.?\s*$")
 
 
 def parse_fdesetup_status(text):
     """``fdesetup status [-extended]``: on or off, progress, deferral, restart and master keychain."""
     name = "parse_fdesetup_status"
-    result = {"enabled": None, "encrypting": False, "decrypting": False, "percent": None, "deferred_user": None,
-              "restart_pending": False, "master_keychain": False}
+    result = {"enabled": None, "encrypting": False, "decrypting": False, "percent": None, "paused": False,
+              "deferred": False, "deferred_user": None, "restart_pending": False, "master_keychain": False}
     recognised = False
     for raw in _lines(text):
         line = raw.strip()
@@ -205,11 +207,13 @@ def parse_fdesetup_status(text):
             result["restart_pending"] = "restart" in line
             recognised = True
         elif _FV_DEFERRED.match(line):
+            result["deferred"] = True  # 13.2.1 prints the sentence without a user when none is designated
             result["deferred_user"] = _FV_DEFERRED.match(line).group(1) or None
             recognised = True
         elif _FV_PROGRESS.match(line):
             match = _FV_PROGRESS.match(line)
             result["encrypting" if match.group(1) == "Encryption" else "decrypting"] = True
+            result["paused"] = bool(match.group(3))  # 'Pending': a laptop on battery does not encrypt
             if match.group(2):
                 try:
                     result["percent"] = float(match.group(2))
@@ -227,7 +231,10 @@ def parse_fdesetup_status(text):
 
 
 _FV_LIST = re.compile(r"^([^,]+),\s*(" + UUID_SHAPE + r")\s*$")
-_FV_LIST_EXT = re.compile(r"^(\S+)\s+(" + UUID_SHAPE + r")\s+(.*?)\s+(\S+)\s*$")
+# -extended rows: an ESCROW column (often blank), the UUID, the type right-aligned under TYPE, then the user if any.
+_FV_LIST_EXT = re.compile(r"^(?:(\S+)\s+)?(" + UUID_SHAPE + r")\s+(.*?)\s*$")
+_FV_LIST_TYPES = ("Personal Recovery Record", "Disk Passphrase User", "Bootstrap Token", "Unknown User", "OS User",
+                  "Mobile User")
 
 
 def parse_fdesetup_list(text):
@@ -249,7 +256,14 @@ def parse_fdesetup_list(text):
         if not match:
             raise ParseError(name, text, "unexpected line %r" % line)
         if extended:
-            user, uuid, kind = match.group(4), match.group(2), match.group(3).strip() or None
+            uuid, rest = match.group(2), match.group(3)
+            kind = next((t for t in _FV_LIST_TYPES if rest == t or rest.startswith(t + " ")), None)
+            if kind is None:
+                kind, user = rest, None  # an unknown type: kept as printed, no user
+            else:
+                user = rest[len(kind):].strip() or None
+            entries.append({"user": user, "uuid": uuid.upper(), "type": kind})
+            continue
         else:
             user, uuid, kind = match.group(1).strip(), match.group(2), None
         entries.append({"user": None if user == "(null)" else user, "uuid": uuid.upper(), "type": kind})
@@ -297,24 +311,35 @@ def parse_showdeferralinfo(text):
 
 
 # ---- profiles -----------------------------------------------------------------------------------
-_BT_LINE = re.compile(r"^(?:profiles:\s*)?Bootstrap Token (supported on server|escrowed to server):\s*(YES|NO)\s*$",
-                      re.I)
+_BT_LINE = re.compile(r"^(?:profiles:\s*)?Bootstrap Token (?:is )?(supported|escrowed) (?:on|to) server:"
+                      r"\s*(YES|NO)\s*$", re.I)
+_BT_NOT_ALLOWED = re.compile(r"^(?:profiles:\s*)?Bootstrap Token functionality is not supported on the server\.?$",
+                             re.I)
 
 
 def parse_bootstrap_status(text):
-    """``profiles status -type bootstraptoken``: one line when the server lacks support, else two."""
+    """``profiles status -type bootstraptoken``: one line when the server lacks support, else two.
+
+    Published wordings differ ('supported on server' / 'is supported on server', 'escrowed to' / 'escrowed on');
+    an MDM that has not allowed the bootstrap token for this Mac makes it print one unprefixed sentence instead
+    (``allowed`` is then False).
+    """
     found = {}
     for raw in _lines(text):
         line = raw.strip()
         if not line:
             continue
+        if _BT_NOT_ALLOWED.match(line):
+            return {"supported": False, "escrowed": None, "allowed": False}
         match = _BT_LINE.match(line)
         if not match:
             raise ParseError("parse_bootstrap_status", text, "unexpected line %r" % line)
         found[match.group(1).lower()] = match.group(2).upper() == "YES"
-    if "supported on server" not in found:
+    if "supported" not in found:
         raise ParseError("parse_bootstrap_status", text, "no 'supported on server' line")
-    return {"supported": found["supported on server"], "escrowed": found.get("escrowed to server")}
+    # A server without the capability may still print 'escrowed to server: NO'; there is nothing to escrow to.
+    escrowed = found.get("escrowed") if found["supported"] else None
+    return {"supported": found["supported"], "escrowed": escrowed, "allowed": True}
 
 
 def parse_enrollment_status(text):
@@ -391,7 +416,18 @@ def parse_dscl_readall(text):
             chunk.append(raw)
     if any(line.strip() for line in chunk):
         records.append(parse_dscl_read("\n".join(chunk)))
+    if not any(r.get("RecordName") for r in records):
+        # Every Mac has root, daemon and nobody: an empty or nameless reply is a failed read, never "no users".
+        raise ParseError("parse_dscl_readall", text, "no user records (every Mac has root, daemon and nobody)")
     return records
+
+
+def parse_admin_group(text):
+    """``dscl . -read /Groups/admin GroupMembership``: the member names; the admin group always lists root."""
+    members = parse_dscl_read(text).get("GroupMembership")
+    if not members:
+        raise ParseError("parse_admin_group", text, "no GroupMembership (the admin group always has root)")
+    return members
 
 
 def parse_dscl_list(text):
@@ -455,6 +491,14 @@ def parse_sw_vers(text):
     return {"product_name": found.get("ProductName"), "product_version": version,
             "product_version_extra": found.get("ProductVersionExtra") or None,
             "build_version": found["BuildVersion"]}
+
+
+def parse_home_folders(text):
+    """``/bin/ls -1 /Users``: the folder names, without the shared folder and dot entries."""
+    names = [line.strip() for line in _lines(text) if line.strip()]
+    if not names:
+        raise ParseError("parse_home_folders", text, "no entries (every Mac has /Users/Shared)")
+    return [n for n in names if not n.startswith(".") and n not in ("Shared", "Guest", "Deleted Users")]
 
 
 def parse_single_value(text, parser="parse_single_value"):

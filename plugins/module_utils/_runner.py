@@ -35,6 +35,7 @@ TOOLS = {
     "sw_vers": "/usr/bin/sw_vers",
     "uname": "/usr/bin/uname",
     "sysctl": "/usr/sbin/sysctl",
+    "ls": "/bin/ls",
 }
 C_LOCALE = {"LANG": "C", "LC_ALL": "C"}
 DEFAULT_TIMEOUT = 60
@@ -183,6 +184,27 @@ class Runner(object):
             raise ToolError("%s did not finish within %s seconds and was stopped (it may be waiting at a prompt)"
                             % (" ".join(command), limit), command=command, rc=rc, out=out)
         return Result(command, rc, out, "")
+
+    def read(self, tool, args, parser):
+        """Run a read and parse its stdout; the text decides, not the exit code.
+
+        Exit codes of reads differ between releases and sources (``fdesetup status`` exits 0 when FileVault is
+        off on most Macs and 1 by its man page), so any exit code is accepted when the output parses; output that
+        does not parse fails with the command, its exit code and what it printed.
+        """
+        result = self.run(tool, args, ok_codes=None)
+        if result.rc != 0 and not result.out.strip():
+            raise ToolError("%s failed with exit code %s: %s" % (" ".join(result.command), result.rc,
+                                                                 (result.err or "(no output)").strip()),
+                            command=result.command, rc=result.rc, out=result.out, err=result.err)
+        try:
+            return parser(result.out)
+        except ParseError as exc:
+            exc.command = result.command
+            detail = exc.message() + ("; it exited with %s" % result.rc if result.rc else "")
+            if result.err.strip():
+                detail += "; stderr: %s" % result.err.strip()[:500]
+            raise ToolError(detail, command=result.command, rc=result.rc, out=result.out, err=result.err)
 
     def parse(self, parser, result, text=None):
         """Apply a parser to a result's output; a ParseError names the command and quotes the output."""

@@ -41,10 +41,17 @@ options:
     type: str
   validate:
     description:
-      - Also run C(profiles validate -type bootstraptoken). An escrowed token that does not validate is escrowed
-        again.
+      - Also run C(profiles validate -type bootstraptoken), which asks the MDM whether it holds the Mac's token.
+      - Right after an escrow, C(profiles status) can already say escrowed while the MDM has not stored the token
+        yet; validation then fails for a while. The module waits up to O(confirm_wait) seconds for the MDM to
+        confirm, changing nothing, and escrows again only when the MDM still does not hold the token.
     type: bool
     default: false
+  confirm_wait:
+    description:
+      - Seconds to wait for the MDM to confirm an escrowed token (with O(validate=true)) before escrowing it again.
+    type: int
+    default: 60
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -80,11 +87,17 @@ validated:
   description: Whether C(profiles validate) said the token validated (V(null) when O(validate=false)).
   returned: success
   type: bool
+waited:
+  description: Seconds spent waiting for the MDM to confirm an escrowed token (O(confirm_wait)).
+  returned: success
+  type: float
 diff:
   description: The bootstrap token state before and after.
   returned: when diff mode is on
   type: dict
 """
+
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -126,6 +139,17 @@ def validate(runner):
     return P.parse_profiles_validate(result.out + result.err)
 
 
+def validate_waiting(runner, seconds):
+    """Validate, and while the MDM has not confirmed the token, again every few seconds for up to ``seconds``."""
+    started = time.time()
+    while True:
+        if validate(runner):
+            return True, round(time.time() - started, 1)
+        if time.time() - started >= seconds:
+            return False, round(time.time() - started, 1)
+        time.sleep(min(5, max(0.0, seconds - (time.time() - started))))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -133,6 +157,7 @@ def main():
             admin_user=dict(type="str"),
             admin_password=dict(type="str", no_log=True),
             validate=dict(type="bool", default=False),
+            confirm_wait=dict(type="int", default=60),
             timeout=dict(type="int", default=60),
         ),
         supports_check_mode=True,
@@ -141,13 +166,17 @@ def main():
     before = read_mac(module, PARTS)
     bt = before["bootstrap_token"]
     runner = Runner(module, timeout=p["timeout"])
-    result = {"changed": False, "validated": None}
+    result = {"changed": False, "validated": None, "waited": 0.0}
+    if p["confirm_wait"] < 0:
+        module.fail_json(msg="confirm_wait must be 0 or a number of seconds; got %s" % p["confirm_wait"])
     try:
         if p["state"] == "escrowed":
             check_escrow_inputs(module, before)
             needed = not bt["escrowed"]
             if not needed and p["validate"]:
-                result["validated"] = validate(runner)
+                # an escrow the MDM has not stored yet settles by itself: wait before escrowing again
+                result["validated"], result["waited"] = validate_waiting(
+                    runner, p["confirm_wait"])  # read-only, so check mode waits too and predicts right
                 needed = not result["validated"]
         else:
             needed = bool(bt["escrowed"] or bt["local_record"])
@@ -163,7 +192,8 @@ def main():
         if not needed or module.check_mode:
             module.exit_json(bootstrap_token=bt, **result)
         if p["state"] == "escrowed":
-            answers = [(r"user name:\s*$", p["admin_user"], False), (r"[Pp]assword[^\n]*:\s*$", p["admin_password"], True)]
+            answers = [(r"user name:\s*$", p["admin_user"], False),
+                       (r"[Pp]assword[^\n]*:\s*$", p["admin_password"], True)]
             install = runner.converse("profiles", ["install", "-type", "bootstraptoken"], answers)
         else:
             install = runner.run("profiles", ["remove", "-type", "bootstraptoken"], ok_codes=None)
@@ -179,7 +209,8 @@ def main():
                              rc=install.rc, stdout=install.out, bootstrap_token=after)
         if p["validate"]:
             try:
-                result["validated"] = validate(runner)
+                result["validated"], waited = validate_waiting(runner, p["confirm_wait"])
+                result["waited"] += waited
             except ToolError as exc:
                 module.fail_json(msg=str(exc), **exc.details())
             if not result["validated"]:

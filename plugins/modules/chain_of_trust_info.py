@@ -32,6 +32,43 @@ options:
     type: list
     elements: str
     default: []
+  transient_wait:
+    description:
+      - Seconds to wait, reading the Mac again every few seconds, while it is in a state that settles by itself
+        within minutes (FileVault reported on before the user's key is on the volume, right after Setup Assistant).
+      - V(0) reads once. States that take hours (encryption, decryption, a pending restart) are never waited for;
+        every transient state left is listed in RV(mac.transient).
+    type: int
+    default: 0
+  verify_credentials:
+    description:
+      - Passwords to check against the Mac with C(dscl -authonly), answered on a pseudo-terminal.
+      - A password is not checked where authenticating could itself grant the first secure token (nobody holds
+        one), or when it is longer than the 128 bytes macOS password prompts take; RV(credentials) says why.
+      - A wrong password or a missing account becomes a V(credential_rejected) finding naming the account and
+        O(verify_credentials[].source).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      user:
+        description: Short name of the account.
+        type: str
+        required: true
+      password:
+        description: The password to check.
+        type: str
+        required: true
+        no_log: true
+      source:
+        description: Where the password came from, for the finding (for example V(macops_admin_password)).
+        type: str
+      required:
+        description:
+          - Whether the account must exist. V(false) for entries of a fleet-wide password map, which names accounts
+            only some Macs have; such an entry is skipped where the account is missing.
+        type: bool
+        default: true
   bootstrap_allowed_for_authentication:
     description:
       - Whether the MDM reports C(BootstrapTokenAllowedForAuthentication) as V(allowed) for this Mac (Apple silicon).
@@ -111,6 +148,17 @@ mac:
         C(institutional_recovery_key) and C(users) (from C(fdesetup list)).
       type: dict
       returned: always
+    orphan_crypto_users:
+      description: UUIDs of Local Open Directory crypto users with no account (a deleted token holder's key).
+      type: list
+      elements: str
+      returned: always
+    transient:
+      description: Finding codes of states that change by themselves (V(filevault_setup_incomplete),
+        V(filevault_encrypting), V(filevault_decrypting), V(filevault_restart_pending)).
+      type: list
+      elements: str
+      returned: always
     tool_calls:
       description: How many tool invocations the read took.
       type: int
@@ -125,6 +173,13 @@ readiness:
   type: dict
   sample:
     filevault: {available: true, authorised_by: [alice], reason: "FileVault is on; these users unlock it at startup"}
+credentials:
+  description: One entry per O(verify_credentials) item, C(user), C(source), C(verified) (V(true), V(false) or
+    V(null) when not checked) and C(reason).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{user: macadmin, source: macops_admin_password, verified: true, reason: null}]
 findings:
   description: Problems found, most severe first.
   returned: success
@@ -148,7 +203,8 @@ findings:
       description: What to do about it.
       type: str
     rule:
-      description: The behaviour rules or failure modes it follows.
+      description: The behaviour rules or failure modes it follows, as listed in the collection's
+        C(docs/macos-rules.md).
       type: str
   sample:
     - code: mobile_account_without_token
@@ -170,6 +226,13 @@ def main():
             managed_admins=dict(type="list", elements="str", default=[]),
             bootstrap_allowed_for_authentication=dict(type="str", choices=["allowed", "disallowed", "unknown"],
                                                       default="unknown"),
+            transient_wait=dict(type="int", default=0),
+            verify_credentials=dict(type="list", elements="dict", default=[], options=dict(
+                user=dict(type="str", required=True),
+                password=dict(type="str", required=True, no_log=True),
+                source=dict(type="str"),
+                required=dict(type="bool", default=True),
+            )),
             timeout=dict(type="int", default=60),
         ),
         supports_check_mode=True,

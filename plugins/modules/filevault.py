@@ -104,7 +104,8 @@ options:
     type: path
 attributes:
   action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the
+      controller.
     support: full
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.

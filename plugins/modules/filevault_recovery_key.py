@@ -57,7 +57,8 @@ options:
     default: false
 attributes:
   action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the
+      controller.
     support: full
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -163,7 +164,8 @@ def main():
         if key is None:
             result["reason"] = "no key is escrowed for this Mac"
         elif not result["valid"]:
-            result["reason"] = "the escrowed key does not unlock this Mac (it was rotated elsewhere, or it is another Mac's)"
+            result["reason"] = ("the escrowed key does not unlock this Mac (it was rotated elsewhere, "
+                                "or it is another Mac's)")
         elif p["force"]:
             result["reason"] = "force=true"
         else:

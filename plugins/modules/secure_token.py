@@ -17,8 +17,8 @@ description:
     FileVault is on).
   - Checks both passwords first with C(dscl -authonly) answered on a pseudo-terminal, except where an
     authentication would itself grant the first token (nobody holds one, on 10.13 to 10.15, or the account is
-    pre-hashed, on 11 and later). There the authentication is the change, done only as the deliberate first-token step and
-    never in check mode.
+    pre-hashed, on 11 and later). There the authentication is the change, done only as the deliberate first-token
+    step and never in check mode.
   - When nobody holds a token, follows the version's first-token rule and says which in RV(first_token_rule).
     On 10.14.2 and later a grant authenticated by a token-less administrator gives both accounts a token (R11);
     before that, the only user with UID 500 or above gets it by authenticating (R10).
@@ -147,7 +147,8 @@ from ansible_collections.macops.tokens.plugins.module_utils import _parsers as P
 from ansible_collections.macops.tokens.plugins.module_utils._account import require_password
 from ansible_collections.macops.tokens.plugins.module_utils._info import read_mac
 from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
-from ansible_collections.macops.tokens.plugins.module_utils._tokens import (PlanError, authentication_grants_first_token,
+from ansible_collections.macops.tokens.plugins.module_utils._tokens import (PlanError,
+                                                                            authentication_grants_first_token,
                                                                             find_user, plan_grant, plan_remove)
 
 PARTS = ("os", "users", "filevault")
@@ -160,6 +161,9 @@ SYSADMINCTL_ERRORS = {
                                "or make the change at the Mac",
     "framework_auth_failed": "sysadminctl failed to authenticate with the SystemAdministration framework",
     "unknown_user": "sysadminctl does not know %(user)s",
+    "own_sep_credential": "sysadminctl refuses to remove the secure token of %(admin)s authorised by %(admin)s itself "
+                          "('User cannot disable their own SEP credential'): authorise the removal with another "
+                          "administrator who holds a token (macOS offers no way to remove the last holder's token)",
 }
 
 
@@ -216,7 +220,8 @@ def main():
                                  % plan["grantor"], user=name)
     want = p["state"] == "present"
     if module._diff:
-        result["diff"] = {"before": {"secure_token": had}, "after": {"secure_token": want if result["changed"] else had}}
+        result["diff"] = {"before": {"secure_token": had},
+                          "after": {"secure_token": want if result["changed"] else had}}
     if plan["action"] == "none":
         user = find_user(before, name)
         module.exit_json(secure_token=had, volume_owner=user["volume_owner"], **result)
@@ -263,9 +268,15 @@ def main():
     after = read_mac(module, PARTS)
     user = find_user(after, name)
     if bool(user["secure_token"]) != want or user["token_state"] == "inconsistent":
+        cause = ""
+        if want and not before["token_holders"] and after.get("orphan_crypto_users"):
+            cause = ("; the volume still holds the key of a deleted account (%s), which macOS may count as the "
+                     "first secure token (see the orphaned_crypto_user finding)"
+                     % ", ".join(after["orphan_crypto_users"]))
         module.fail_json(msg="the change did not take: after the command %s %s a secure token (signals: %s); "
-                             "sysadminctl exits 0 even when it fails, so the Mac was re-read to check"
-                         % (name, "still holds" if not want else "does not hold", user["token_signals"]), **result)
+                             "sysadminctl exits 0 even when it fails, so the Mac was re-read to check%s"
+                         % (name, "still holds" if not want else "does not hold", user["token_signals"], cause),
+                         **result)
     if want and after["filevault"]["state"] in ("on", "encrypting", "decrypting"):
         try:
             preboot = runner.run("diskutil", ["apfs", "updatePreboot", "/"], ok_codes=None)

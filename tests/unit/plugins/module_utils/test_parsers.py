@@ -46,7 +46,8 @@ def test_secure_token_status_other_pid_forms_and_garbage():
 
 def test_sysadminctl_error_and_messages():
     assert p.sysadminctl_error(SAMPLES["sysadminctl-adduser-fail-14090"]) == "authentication_failed"
-    assert p.sysadminctl_messages(SAMPLES["sysadminctl-adduser-fail-14090"])[-1] == "New account password error.  (5402)"
+    assert p.sysadminctl_messages(SAMPLES["sysadminctl-adduser-fail-14090"])[-1] == \
+        "New account password error.  (5402)"
     assert p.sysadminctl_error("2021-01-01 00:00:00.000 sysadminctl[1:2] - Done!") is None
 
 
@@ -94,7 +95,7 @@ def test_crypto_users_plist():
     users = p.parse_crypto_users_plist(text)
     assert users[0] == {"uuid": "FFFFEEEE-DDDD-CCCC-BBBB-AAAA000000C9", "type": "Local Open Directory User",
                         "volume_owner": None}
-    assert users[1]["type"] == "iCloud Recovery User"
+    assert users[1]["type"] == "iCloud Recovery External Key"  # 64C0C6EB... is the fixed key (kolide/launcher #487)
     with pytest.raises(p.ParseError):
         p.parse_crypto_users_plist("not xml")
 
@@ -140,7 +141,8 @@ def test_fdesetup_list_plain_extended_null_and_malformed():
 def test_fdesetup_bools_keys_and_deferral():
     for name, value in (("fdesetup-isactive-true", True), ("fdesetup-isactive-false", False),
                         ("fdesetup-haspersonalrecoverykey-true", True),
-                        ("fdesetup-hasinstitutionalrecoverykey-false", False), ("fdesetup-validaterecovery-true", True)):
+                        ("fdesetup-hasinstitutionalrecoverykey-false", False),
+                        ("fdesetup-validaterecovery-true", True)):
         assert p.parse_fdesetup_bool(SAMPLES[name]) is value
     with pytest.raises(p.ParseError):
         p.parse_fdesetup_bool("Error: Not a valid recovery key.")
@@ -152,14 +154,14 @@ def test_fdesetup_bools_keys_and_deferral():
     assert p.parse_showdeferralinfo(SAMPLES["fdesetup-showdeferralinfo-10.15.6"]) == {
         "active": True, "users": [], "output_path": "/var/db/ConfigurationProfiles/fdesetup.plist"}
     assert p.parse_showdeferralinfo(SAMPLES["fdesetup-showdeferralinfo-notfound"])["active"] is False
-    assert p.parse_showdeferralinfo('{\n    Defer = 1;\n    Usernames =     (\n        "alice"\n    );\n}')["users"] == [
-        "alice"]
+    assert p.parse_showdeferralinfo('{\n    Defer = 1;\n    Usernames =     (\n'
+                                    '        "alice"\n    );\n}')["users"] == ["alice"]
 
 
 @pytest.mark.parametrize("name,expected", [
-    ("profiles-bt-supported-not-escrowed", {"supported": True, "escrowed": False}),
-    ("profiles-bt-supported-escrowed", {"supported": True, "escrowed": True}),
-    ("profiles-bt-unsupported-10.15.6", {"supported": False, "escrowed": None}),
+    ("profiles-bt-supported-not-escrowed", {"supported": True, "escrowed": False, "allowed": True}),
+    ("profiles-bt-supported-escrowed", {"supported": True, "escrowed": True, "allowed": True}),
+    ("profiles-bt-unsupported-10.15.6", {"supported": False, "escrowed": None, "allowed": True}),
 ])
 def test_bootstrap_status(name, expected):
     assert p.parse_bootstrap_status(SAMPLES[name]) == expected

@@ -158,8 +158,10 @@ def test_add_that_does_not_take_fails(monkeypatch, capsys):
     (OFF, {"user": "alice", "password": "nope"}, True, "the password given for alice is wrong"),
     (merged(OFF, {("fdesetup", "status"): "FileVault is On.\nDecryption in progress: Percent completed = 12.5\n"}),
      ADMIN, True, "decrypting (12.5% done)"),
-    (dict(HEALTHY), dict(ADMIN, users=[{"name": "bob", "password": "bob-other-pw"}]), True, "users entry bob holds no secure"),
-    (dict(HEALTHY), {"users": [{"name": "alice", "password": "alice-other-pw"}]}, True, "user and password are required to add"),
+    (dict(HEALTHY), dict(ADMIN, users=[{"name": "bob", "password": "bob-other-pw"}]), True,
+     "users entry bob holds no secure"),
+    (dict(HEALTHY), {"users": [{"name": "alice", "password": "alice-other-pw"}]}, True,
+     "user and password are required to add"),
 ])
 def test_errors_change_nothing(monkeypatch, capsys, outputs, args, fda, message):
     fake = FakeFdesetup(outputs)

@@ -59,6 +59,7 @@ HEALTHY = {
         record("bob", 502, BOB, "Bob Builder", [SHADOW]),
     ]) + "\n",
     ("dscl", ".", "-read", "/Groups/admin", "GroupMembership"): "GroupMembership: root alice\n",
+    ("ls", "-1", "/Users"): "Shared\nalice\nbob\n",
     ("fdesetup", "status"): "FileVault is On.\n",
     ("fdesetup", "list"): "alice,%s\n" % ALICE,
     ("fdesetup", "haspersonalrecoverykey"): "true\n",
@@ -85,6 +86,9 @@ class FakeMac(object):
         if key[:4] == ("dscl", ".", "-readall", "/Users"):
             key = key[:4]
         self.calls.append(args)
+        if key[:3] == ("dscl", "/Search", "-read"):  # a home folder without a local record: ask the directory
+            found = self.outputs.get(key[:4], (56, "", "<dscl_cmd> DS Error: -14136 (eDSRecordNotFound)\n"))
+            return found if isinstance(found, tuple) else (0, found, "")
         value = self.outputs.get(key)
         if value is None:
             raise AssertionError("unexpected command %r" % (args,))
@@ -114,14 +118,18 @@ def users_by_name(result):
     return {u["name"]: u for u in result["mac"]["users"]}
 
 
+NETWORK_BOB = ("AuthenticationAuthority: ;Kerberosv5;;bob@CORP.EXAMPLE.COM;CORP.EXAMPLE.COM; ;NetLogon;bob;CORP\n"
+               "GeneratedUID: 5E0D1C2B-0000-4000-8000-00000000044C\nNFSHomeDirectory: /Users/bob\nRealName:\n Bob Net\n"
+               "RecordName: bob\nUniqueID: 1100\n")
+
 CASES = [
     {"id": "healthy", "outputs": HEALTHY,
-     "expect": {"token_holders": 1, "admin_token_holders": 1, "volume_owners": 1, "tool_calls": 13},
+     "expect": {"token_holders": 1, "admin_token_holders": 1, "volume_owners": 1, "tool_calls": 14},
      "users": {"alice": ("enabled", True, True, True), "bob": ("disabled", False, False, False)},
      "codes": {"local_user_without_token"}},
     {"id": "not-enrolled", "outputs": variant(**{
         "profiles__status__-type__enrollment": "Enrolled via DEP: No\nMDM enrollment: No\n"}),
-     "expect": {"tool_calls": 12}, "codes": {"local_user_without_token", "not_enrolled_in_mdm"}},
+     "expect": {"tool_calls": 13}, "codes": {"local_user_without_token", "not_enrolled_in_mdm"}},
     {"id": "server-without-bootstrap", "outputs": variant(**{
         "profiles__status__-type__bootstraptoken": "profiles: Bootstrap Token supported on server: NO\n"}),
      "codes": {"bootstrap_token_unsupported", "local_user_without_token"},
@@ -132,6 +140,40 @@ CASES = [
      "users": {"bob": ("inconsistent", None, False, False)}, "codes": {"token_state_inconsistent"}},
     {"id": "rosetta-reports-apple-silicon", "outputs": variant(**{"uname__-m": "x86_64\n"}),
      "expect_os": {"apple_silicon": True, "machine": "x86_64"}},
+    {"id": "network-account-that-logged-in", "outputs": variant(**{
+        "ls__-1__/Users": "Shared\nalice\nbob\nnetuser\n",
+        "dscl__/Search__-read__/Users/netuser": NETWORK_BOB.replace("bob", "netuser")}),
+     "users": {"netuser": ("disabled", False, False, False)}, "codes": {"local_user_without_token",
+                                                                        "network_account_not_eligible"}},
+    {"id": "deleted-holders-key-left-on-the-volume", "outputs": variant(**{
+        "diskutil__apfs__listCryptoUsers__/": crypto(("0B0B0B0B-0000-4000-8000-000000000001",
+                                                      "Local Open Directory User", True),
+                                                     (PRK, "Personal Recovery User", True)),
+        "dscl__.__-readall__/Users": record("bob", 502, BOB, "Bob Builder", [SHADOW]) + "\n",
+        "fdesetup__list": "\n"}),
+     "expect": {"orphan_crypto_users": ["0B0B0B0B-0000-4000-8000-000000000001"]},
+     "severity": {"orphaned_crypto_user": "critical"},
+     "next_step": {"no_token_holder": "No first-token rule can be relied on"}},
+    {"id": "filevault-on-before-the-users-key-is-written", "outputs": variant(**{
+        "diskutil__apfs__listCryptoUsers__/": crypto((PRK, "Personal Recovery User", True)),
+        "dscl__.__-readall__/Users": record("alice", 501, ALICE, "Alice Appleseed", [SHADOW]) + "\n",
+        "fdesetup__list": "\n"}),
+     "expect": {"transient": ["filevault_setup_incomplete"]},
+     "codes": {"filevault_setup_incomplete", "local_user_without_token"}},
+    {"id": "mdm-has-not-allowed-the-bootstrap-token", "outputs": variant(**{
+        "profiles__status__-type__bootstraptoken": "Bootstrap Token functionality is not supported on the server.\n"}),
+     "bootstrap": {"supported": False, "allowed": False},
+     "next_step": {"bootstrap_token_unsupported": "BootstrapTokenAllowed"}},
+    {"id": "status-exits-1-when-off-as-its-man-page-says", "outputs": variant(**{
+        "fdesetup__status": (1, "FileVault is Off.\n", ""), "fdesetup__list": "\n",
+        "fdesetup__haspersonalrecoverykey": "false\n"}),
+     "filevault": {"state": "off"}, "codes": {"filevault_off", "local_user_without_token"}},
+    {"id": "encryption-pending-on-battery", "outputs": variant(**{
+        "fdesetup__status": "FileVault is On.\nEncryption in progress: Pending\n"}),
+     "filevault": {"state": "encrypting", "paused": True}, "next_step": {"filevault_encrypting": "power"},
+     "expect": {"transient": ["filevault_encrypting"]}},
+    {"id": "an-empty-fdesetup-list-with-filevault-on-is-no-fact", "outputs": variant(**{"fdesetup__list": "\n"}),
+     "users": {"alice": ("enabled", True, None, True)}, "codes": {"local_user_without_token"}},
     {"id": "intel", "outputs": variant(**{
         "uname__-m": "x86_64\n",
         "sysctl__-n__machdep.cpu.brand_string": "Intel(R) Core(TM) i7-8559U CPU @ 2.70GHz\n",
@@ -191,7 +233,7 @@ def test_chain_of_trust_info_table(monkeypatch, capsys, case):
         assert result["mac"]["filevault"][key] == value
     assert "_mbsetupuser" not in users  # system accounts that hold nothing are not reported
     for call in fake.calls:
-        assert call[0].startswith(("/usr/bin/", "/usr/sbin/"))  # absolute Apple paths only
+        assert call[0] in _runner.TOOLS.values()  # absolute Apple paths only
 
 
 @pytest.mark.parametrize("outputs,missing,message", [
@@ -218,7 +260,7 @@ def test_focused_views(monkeypatch, capsys):
     missing, dummy = run_module(monkeypatch, capsys, secure_token_info, {"users": ["carol"]}, HEALTHY)
     assert missing["failed"] and "no account named carol" in missing["msg"]
     bootstrap, fake = run_module(monkeypatch, capsys, bootstrap_token_info, {}, HEALTHY)
-    assert bootstrap["bootstrap_token"] == {"supported": True, "escrowed": True, "local_record": True}
+    assert bootstrap["bootstrap_token"] == {"supported": True, "escrowed": True, "allowed": True, "local_record": True}
     assert not any("dscl" in c[0] or "fdesetup" in c[0] for c in fake.calls)
     fv, dummy = run_module(monkeypatch, capsys, filevault_info, {}, HEALTHY)
     assert fv["filevault"]["state"] == "on" and fv["filevault"]["personal_recovery_key"] is True
@@ -229,3 +271,54 @@ def test_managed_admins_are_an_input(monkeypatch, capsys):
     result, dummy = run_module(monkeypatch, capsys, chain_of_trust_info, {"managed_admins": ["bob"]}, HEALTHY)
     assert users_by_name(result)["bob"]["kind"] == "managed_admin"
     assert "managed_admin_without_token" in {f["code"] for f in result["findings"]}
+
+
+@pytest.mark.parametrize("outputs,fail", [
+    (variant(**{"dscl__.__-readall__/Users": ""}), "no user records"),
+    (variant(**{"dscl__.__-read__/Groups/admin__GroupMembership": "\n"}), "no GroupMembership"),
+    (variant(**{"ls__-1__/Users": (1, "", "ls: /Users: Operation not permitted\n")}), "Operation not permitted"),
+])
+def test_reads_that_must_list_something_fail_on_empty_output(monkeypatch, capsys, outputs, fail):
+    result, dummy = run_module(monkeypatch, capsys, chain_of_trust_info, {}, outputs)
+    assert result["failed"] and fail in result["msg"]
+
+
+def test_credentials_are_checked_where_safe_and_a_wrong_one_is_a_finding(monkeypatch, capsys):
+    import os as real_os
+
+    from ansible_collections.macops.tokens.plugins.module_utils import _account
+
+    checked = []
+
+    def fake_password_ok(runner, name, password):
+        checked.append(name)
+        return password == name + "-pw", None
+
+    monkeypatch.setattr(_account, "password_ok", fake_password_ok)
+    from ansible_collections.macops.tokens.plugins.module_utils import _info
+    monkeypatch.setattr(_info, "password_ok", fake_password_ok)
+    creds = [{"user": "alice", "password": "alice-pw", "source": "macops_admin_password"},
+             {"user": "bob", "password": "nope", "source": "macops_user_passwords['bob']"},
+             {"user": "carol", "password": "x", "source": "macops_user_passwords['carol']"},
+             {"user": "bob", "password": "b" * 129, "source": "a long one"},
+             {"user": "dave", "password": "x", "source": "a fleet-wide map", "required": False}]
+    result, dummy = run_module(monkeypatch, capsys, chain_of_trust_info, {"verify_credentials": creds}, HEALTHY)
+    assert [c["verified"] for c in result["credentials"]] == [True, False, None, None]
+    assert "128 bytes" in result["credentials"][3]["reason"]
+    rejected = [f for f in result["findings"] if f["code"] == "credential_rejected"]
+    assert {f["users"][0] for f in rejected} == {"bob", "carol"}
+    assert any("macops_user_passwords['bob']" in f["message"] for f in rejected)
+    assert "nope" not in json.dumps(result) and "alice-pw" not in json.dumps(result)
+    assert checked == ["alice", "bob"] and real_os  # carol is not an account; the long one is never typed
+
+
+def test_credentials_are_not_checked_where_authenticating_grants_the_first_token(monkeypatch, capsys):
+    from ansible_collections.macops.tokens.plugins.module_utils import _info
+
+    monkeypatch.setattr(_info, "password_ok", lambda *a: (_ for _ in ()).throw(AssertionError("must not run")))
+    outputs = variant(**{"diskutil__apfs__listCryptoUsers__/": crypto(), "fdesetup__status": "FileVault is Off.\n",
+                         "fdesetup__list": "\n", "fdesetup__haspersonalrecoverykey": "false\n",
+                         "dscl__.__-readall__/Users": record("alice", 501, ALICE, "Alice", [SHADOW]) + "\n"})
+    creds = [{"user": "alice", "password": "alice-pw", "source": "macops_admin_password"}]
+    result, dummy = run_module(monkeypatch, capsys, chain_of_trust_info, {"verify_credentials": creds}, outputs)
+    assert result["credentials"][0]["verified"] is None and "first token" in result["credentials"][0]["reason"]

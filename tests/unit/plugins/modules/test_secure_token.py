@@ -111,7 +111,8 @@ def test_already_holding_a_token_changes_nothing(monkeypatch, capsys):
     (FakeMac(HEALTHY, GRANTED, PASSWORDS, takes=False, sysadminctl_err="2026-01-01 00:00:00.000 sysadminctl[1:2] "
              "### Error:-14090 File:/x/DSAuthenticator.m Line:94\n"), "could not authenticate alice"),
     (FakeMac(HEALTHY, GRANTED, PASSWORDS, takes=False,
-             sysadminctl_err="Operation is not permitted without secure token unlock.\n"), "needs a secure token unlock"),
+             sysadminctl_err="Operation is not permitted without secure token unlock.\n"),
+     "needs a secure token unlock"),
     (FakeMac(HEALTHY, GRANTED, PASSWORDS, takes=False, sysadminctl_err="x errAuthorizationInteractionNotAllowed x\n"),
      "authorizationdb is hardened"),
     (FakeMac(HEALTHY, GRANTED, {"alice": "alice-secret", "bob": "other"}), "the password given for bob is wrong"),
