@@ -1,4 +1,5 @@
-"""Integration helpers and the fleet fixture: a fleet of simulated Macs over SSH, and the collection as Ansible loads it.
+"""Integration helpers and the fleet fixture: a fleet of simulated Macs over SSH, and the collection as Ansible
+loads it.
 
 These tests need root and openssh-server (macsim brings the Macs up in namespaces); they are
 not part of the built collection (galaxy.yml build_ignore) and run with `make test`.
@@ -26,6 +27,7 @@ except ImportError:  # pragma: no cover - macsim is installed by `make test`
 
 CAN_RUN = macsim_fleet is not None and os.geteuid() == 0 and (shutil.which("sshd") or os.path.exists("/usr/sbin/sshd"))
 needs_fleet = pytest.mark.skipif(not CAN_RUN, reason="needs macsim, root and openssh-server")
+TRANSIENT_HOSTS = ("fv-encrypting-live", "fv-setup-finishing", "bt-escrow-unconfirmed")
 
 
 def many_accounts(count: int) -> list:
@@ -92,7 +94,8 @@ def mac_fleet():
         pytest.skip("needs macsim, root and openssh-server")
     base = Path(tempfile.mkdtemp(prefix="macops-it-", dir="/tmp"))
     os.chmod(base, 0o755)
-    hosts = macsim_fleet.shipped_hosts()
+    # Macs whose state changes by itself within seconds are tested on their own (test_transient.py).
+    hosts = {name: spec for name, spec in macsim_fleet.shipped_hosts().items() if name not in TRANSIENT_HOSTS}
     template = {"os": {"version": "14.7.1", "build": "23H222"}, "hardware": {"arch": "apple_silicon"},
                 "mdm": {"enrollment": "ade", "bootstrap_capable": True, "bootstrap_escrowed": True},
                 "filevault": {"state": "on", "personal_recovery_key": "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF"},
@@ -117,3 +120,56 @@ def mac_fleet():
     finally:
         macsim_fleet.down(str(base / "fleet"))
         shutil.rmtree(base, ignore_errors=True)
+
+
+FV_ON = ("on", "encrypting", "decrypting")
+
+
+def truth_users(state: dict) -> dict:
+    """The accounts the read side must report: UID 500 or above or holding a token, network ones that logged in."""
+    from macsim.mac import Mac
+
+    mac = Mac(state)
+    users = {u["name"]: u for u in mac.local_users() if u["uid"] >= 500 or u["secure_token"]}
+    users.update({u["name"]: u for u in state["users"] if u["kind"] == "network" and u["home_exists"]})
+    return users
+
+
+def assert_matches_truth(host: str, result: dict, state: dict) -> None:
+    """A chain_of_trust_info result against the simulated Mac's state: accounts, tokens, MDM and FileVault."""
+    from macsim.mac import Mac
+
+    mac = Mac(state)
+    truth = truth_users(state)
+    model = result["mac"]
+    reported = {u["name"]: u for u in model["users"]}
+    assert set(reported) == set(truth), host
+    apple_silicon = state["hardware"]["arch"] == "apple_silicon"
+    fv_listed = {u["guid"] for u in mac.fv_users()}
+    for name, user in truth.items():
+        got = reported[name]
+        assert got["secure_token"] is user["secure_token"], (host, name)
+        assert got["token_state"] == ("enabled" if user["secure_token"] else "disabled"), (host, name)
+        assert got["admin"] is user["admin"], (host, name)
+        assert got["kind"] == (user["kind"] if user["kind"] != "sharing_only" else "local"), (host, name)
+        assert got["uid"] == user["uid"] and got["guid"] == user["guid"], (host, name)
+        assert got["full_name"] == user["full_name"], (host, name)
+        assert got["volume_owner"] == (user["volume_owner"] if apple_silicon else None), (host, name)
+        if state["filevault"]["state"] in FV_ON or got["filevault_user"] is not None:
+            assert got["filevault_user"] is (user["guid"] in fv_listed), (host, name)
+        assert got["disabled_tags"] == user["disabled_tags"], (host, name)
+    holders = [u for u in truth.values() if u["secure_token"]]
+    assert model["token_holders"] == len(holders), host
+    assert model["admin_token_holders"] == len([u for u in holders if u["admin"]]), host
+    mdm, fv = state["mdm"], state["filevault"]
+    assert model["mdm"]["enrolled"] is mdm["enrolled"], host
+    assert model["mdm"]["dep"] is (mdm["enrollment"] == "ade"), host
+    supported = mac.bootstrap_supported_here() if mdm["enrolled"] else False
+    assert model["bootstrap_token"]["supported"] is supported, host
+    assert model["bootstrap_token"]["escrowed"] == (mdm["bootstrap_escrowed"] if supported else None), host
+    assert model["bootstrap_token"]["local_record"] is mdm["bootstrap_on_device"], host
+    assert model["filevault"]["state"] == fv["state"], host
+    assert model["filevault"]["personal_recovery_key"] is bool(fv["personal_recovery_key"] and fv["state"] in FV_ON)
+    assert model["filevault"]["deferred_user"] == fv["deferred_user"], host
+    orphans = sorted(o["guid"] for o in state["orphan_crypto_users"])
+    assert model["orphan_crypto_users"] == orphans, host

@@ -110,7 +110,8 @@ def test_check_mode_predicts_the_real_run_and_changes_nothing(demo_fleet):
         assert want == got, host
         assert [o["detail"] for o in predicted[host]["left"]] == [o["detail"] for o in done[host]["left"]], host
     # Deferred without credentials; a mobile account granted where no bootstrap token can do it.
-    assert [o["detail"] for o in done["no-credentials"]["changed"]] == ["deferred FileVault enablement to the next login"]
+    assert [o["detail"] for o in done["no-credentials"]["changed"]] == [
+        "deferred FileVault enablement to the next login"]
     assert "no administrator credentials given" in done["no-credentials"]["left"][0]["detail"]
     assert "granted a secure token to mobile account pchan" in [o["detail"] for o in done["mobile-nomdm"]["changed"]]
     # Both a grant and FileVault were predicted where nobody held a token, not a failure.
@@ -179,4 +180,5 @@ def test_rotating_unescrowed_keys_is_opt_in(demo_fleet):
     assert new_key != old_key and key_file.exists()
     assert demo_fleet.playbook("remediate.yml", "rotate-again.log", extra) == 0
     again = _outcomes(json.loads((demo_fleet.work / "rotate" / "fleet-report.json").read_text()))["ade-not-skipped"]
-    assert again["changed"] == [] and demo_fleet.state("ade-not-skipped")["filevault"]["personal_recovery_key"] == new_key
+    assert (again["changed"] == []
+            and demo_fleet.state("ade-not-skipped")["filevault"]["personal_recovery_key"] == new_key)

@@ -22,7 +22,7 @@ def test_escrow_four_steps_on_10_15(mac_fleet):
     host = "mobile-1015-nobt"
     steps = mac_fleet.four_steps(MODULE, host, {"admin_user": "localadmin", "admin_password": "local-pw"})
     assert [s["changed"] for s in steps] == [True, True, False, False]
-    assert steps[1]["bootstrap_token"] == {"supported": True, "escrowed": True, "local_record": True}
+    assert steps[1]["bootstrap_token"] == {"supported": True, "escrowed": True, "allowed": True, "local_record": True}
     mdm = mac_fleet.state(host)["mdm"]
     assert mdm["bootstrap_escrowed"] and mdm["bootstrap_on_device"]
     install = [r for r in mac_fleet.store(host).invocations() if r["argv"][:2] == ["profiles", "install"]]
@@ -50,7 +50,7 @@ def test_unreachable_mdm_is_named(mac_fleet):
         _macsim("set", mac_fleet.hosts[host]["dir"], "mdm.reachable=true")
     assert result["_event"] == "runner_on_failed"
     assert "the MDM was probably unreachable" in result["msg"]
-    assert result["bootstrap_token"] == {"supported": True, "escrowed": False, "local_record": True}
+    assert result["bootstrap_token"] == {"supported": True, "escrowed": False, "allowed": True, "local_record": True}
 
 
 @pytest.mark.parametrize("host,args,message", [

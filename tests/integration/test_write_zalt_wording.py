@@ -36,9 +36,11 @@ def steps(fleet, module, host, args):
 def test_secure_token_grant_and_removal(alt_fleet):
     host = "macos-14"
     _add_user(alt_fleet, host, "altuser", "alt-user-pw")
-    args = {"user": "altuser", "user_password": "alt-user-pw", "admin_user": "macadmin", "admin_password": "macadmin-pw"}
+    args = {"user": "altuser", "user_password": "alt-user-pw", "admin_user": "macadmin",
+            "admin_password": "macadmin-pw"}
     assert steps(alt_fleet, "macops.tokens.secure_token", host, args) == [True, True, False, False]
-    assert steps(alt_fleet, "macops.tokens.secure_token", host, dict(args, state="absent")) == [True, True, False, False]
+    assert steps(alt_fleet, "macops.tokens.secure_token", host, dict(args, state="absent")) == [
+        True, True, False, False]
 
 
 def test_secure_token_errors(alt_fleet):

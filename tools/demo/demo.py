@@ -43,8 +43,10 @@ def sh(cmd, **kwargs):
     return subprocess.run([str(c) for c in cmd], **kwargs)
 
 
-def write_inventory(work: Path, manifest_inventory: Path, password: str, extra: dict | None = None) -> None:
+def write_inventory(work: Path, manifest_inventory: Path, password: str, extra: dict | None = None,
+                    host_admins: dict | None = None) -> None:
     """group_vars and host_vars next to macsim's inventory; secrets vault-encrypted with ``password``."""
+    host_admins = HOST_ADMINS if host_admins is None else host_admins
     from ansible.parsing.vault import VaultLib, VaultSecret
 
     vault = VaultLib([("default", VaultSecret(password.encode()))])
@@ -66,8 +68,8 @@ def write_inventory(work: Path, manifest_inventory: Path, password: str, extra: 
         host_dir = inv_dir / "host_vars" / host
         host_dir.mkdir(parents=True, exist_ok=True)
         (host_dir / "settings.yml").write_text(yaml.safe_dump({"macops_managed_admins": MANAGED_ADMINS.get(host, [])}))
-        if host in HOST_ADMINS:
-            user, password = HOST_ADMINS[host]
+        if host in host_admins:
+            user, password = host_admins[host]
             vaulted(host_dir / "vault.yml", {"macops_admin_user": user, "macops_admin_password": password})
     (work / "escrow").mkdir(mode=0o700, exist_ok=True)
 
@@ -128,7 +130,8 @@ def table(before: dict, after: dict) -> str:
     return "\n".join(lines)
 
 
-def up(work: Path, password: str, extra: dict | None = None) -> dict:
+def up(work: Path, password: str, extra: dict | None = None, fleet_file: Path = FLEET,
+       host_admins: dict | None = None) -> dict:
     """A fresh fleet in ``work``: stale state removed, Macs up, inventory and vaulted variables written."""
     from macsim import fleet as macsim_fleet
 
@@ -139,9 +142,9 @@ def up(work: Path, password: str, extra: dict | None = None) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     os.chmod(work, 0o755)
     inventory = work / "inventory" / "hosts.yml"
-    manifest = macsim_fleet.up(str(FLEET), str(work / "fleet"), inventory=str(inventory))
+    manifest = macsim_fleet.up(str(fleet_file), str(work / "fleet"), inventory=str(inventory))
     try:
-        write_inventory(work, inventory, password, extra)
+        write_inventory(work, inventory, password, extra, host_admins)
     except BaseException:
         macsim_fleet.down(str(work / "fleet"))
         raise

@@ -1,0 +1,123 @@
+"""Time and transient states: a Mac that is finishing its setup, a bootstrap token the MDM has not confirmed yet,
+and an encryption that finishes during the run. The collection waits within a bounded time, or says the state is
+transient, and never repairs a Mac in the middle of a change."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fleetlib import CAN_RUN, TRANSIENT_HOSTS, needs_fleet
+
+pytestmark = needs_fleet
+
+
+class Small:
+    def __init__(self, base: Path, manifest: dict, inventory: Path, collections: Path) -> None:
+        self.base, self.manifest, self.inventory, self.collections = base, manifest, inventory, collections
+        self.hosts = {h["name"]: h for h in manifest["hosts"]}
+
+    def run(self, module, args=None, host="all", check=False):
+        from macsim.testing import run_adhoc
+
+        return run_adhoc(str(self.inventory), module, args, hosts=host, become=True, check=check,
+                         envvars={"ANSIBLE_COLLECTIONS_PATH": str(self.collections)})
+
+    def state(self, host):
+        from macsim.store import HostStore
+
+        return HostStore(self.hosts[host]["dir"]).load()
+
+    def writes(self, host):
+        from macsim.store import HostStore
+
+        return [r["argv"] for r in HostStore(self.hosts[host]["dir"]).invocations()
+                if r["argv"][:2] in (["profiles", "install"], ["sysadminctl", "-secureTokenOn"],
+                                     ["fdesetup", "enable"])]
+
+
+@pytest.fixture()
+def transient_fleet():
+    if not CAN_RUN:
+        pytest.skip("needs macsim, root and openssh-server")
+    from macsim import fleet as macsim_fleet
+
+    root = Path(__file__).resolve().parents[2]
+    base = Path(tempfile.mkdtemp(prefix="macops-transient-", dir="/tmp"))
+    os.chmod(base, 0o755)
+    shipped = macsim_fleet.shipped_hosts()
+    scenario = base / "scenario.yml"
+    scenario.write_text(yaml.safe_dump({"description": "transient states",
+                                        "hosts": {h: shipped[h] for h in TRANSIENT_HOSTS}}))
+    collections = base / "collections" / "ansible_collections" / "macops"
+    collections.mkdir(parents=True)
+    (collections / "tokens").symlink_to(root)
+    inventory = base / "inventory.yml"
+    manifest = macsim_fleet.up(str(scenario), str(base / "fleet"), inventory=str(inventory))
+    try:
+        yield Small(base, manifest, inventory, base / "collections")
+    finally:
+        macsim_fleet.down(str(base / "fleet"))
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_mac_finishing_its_setup_is_reported_transient_then_waited_for(transient_fleet):
+    host = "fv-setup-finishing"
+    now = transient_fleet.run("macops.tokens.chain_of_trust_info", host=host)[host]
+    assert now["mac"]["transient"] == ["filevault_setup_incomplete"]
+    codes = {f["code"] for f in now["findings"]}
+    assert "filevault_setup_incomplete" in codes and "no_token_holder" not in codes
+    started = time.monotonic()
+    waited = transient_fleet.run("macops.tokens.chain_of_trust_info", {"transient_wait": 60}, host=host)[host]
+    assert waited["_event"] == "runner_on_ok" and waited["mac"]["transient"] == []
+    assert waited["mac"]["token_holders"] == 1 and time.monotonic() - started < 60
+    assert {f["code"] for f in waited["findings"]} >= set() and "filevault_setup_incomplete" not in {
+        f["code"] for f in waited["findings"]}
+
+
+def test_remediation_leaves_a_mac_alone_while_its_setup_finishes(transient_fleet):
+    from macsim.testing import run_adhoc  # noqa: F401  (ansible-runner is needed)
+
+    host = "fv-setup-finishing"
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(transient_fleet.collections), ANSIBLE_HOST_KEY_CHECKING="False",
+               ANSIBLE_PIPELINING="True", ANSIBLE_NOCOLOR="1")
+    out = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(transient_fleet.inventory),
+                          str(root / "playbooks" / "remediate.yml"), "-e",
+                          '{"macops_hosts": "%s", "macops_transient_wait": 0, "macops_admin_user": "macadmin", '
+                          '"macops_admin_password": "macadmin-pw"}' % host],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert "the user's key is not on the volume yet" in out.stdout, out.stdout[-3000:]
+    assert transient_fleet.writes(host) == []
+
+
+def test_a_bootstrap_token_the_mdm_has_not_stored_yet_is_waited_for_not_escrowed_again(transient_fleet):
+    host = "bt-escrow-unconfirmed"
+    args = {"state": "escrowed", "admin_user": "macadmin", "admin_password": "macadmin-pw", "validate": True,
+            "confirm_wait": 60}
+    result = transient_fleet.run("macops.tokens.bootstrap_token", args, host=host)[host]
+    assert result["_event"] == "runner_on_ok", result.get("msg")
+    assert result["changed"] is False and result["validated"] is True and 0 < result["waited"] < 60
+    assert transient_fleet.writes(host) == []
+
+
+def test_encryption_finishes_during_the_run(transient_fleet):
+    host = "fv-encrypting-live"
+    first = transient_fleet.run("macops.tokens.filevault_info", host=host)[host]["filevault"]
+    assert first["state"] == "encrypting" and 90 <= first["percent"] < 100
+    time.sleep(3)
+    second = transient_fleet.run("macops.tokens.filevault_info", host=host)[host]["filevault"]
+    assert second["state"] == "on" or second["percent"] > first["percent"]
+    macsim = str(Path(sys.executable).parent / "macsim")
+    subprocess.run([macsim, "advance", transient_fleet.hosts[host]["dir"], "1h"], check=True, capture_output=True)
+    done = transient_fleet.run("macops.tokens.filevault_info", host=host)[host]["filevault"]
+    assert done["state"] == "on" and done["percent"] is None
+    assert transient_fleet.state(host)["filevault"]["state"] == "on"
