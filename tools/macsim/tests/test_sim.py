@@ -251,3 +251,45 @@ def test_scenario_hosts_can_reuse_a_shipped_host(tmp_path):
     assert host["situation"] == "mine" and host["state"]["os"]["version"] == "15.3.1"
     assert host["state"]["hostname"] == "mine" and host["state"]["remote_login_full_disk_access"] is True
     assert [u["name"] for u in host["state"]["users"]] == ["macadmin"]
+
+
+# ---- the tool server ------------------------------------------------------------------------------------------
+def test_a_tool_client_without_its_server_runs_the_tool_in_process(make_host, tmp_path):
+    from macsim.toolserver import client_source
+
+    host = make_host(doc=mac(users=[user("a", 501)]))
+    client = tmp_path / "sw_vers"
+    client.write_text(client_source(sys.executable, "sw_vers", str(host.dir), str(tmp_path / "no-server.sock")))
+    client.chmod(0o755)
+    done = subprocess.run([str(client), "--productVersion"], capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout, done.stderr) == host.run("sw_vers", "--productVersion")
+
+
+def test_tools_over_ssh_go_through_the_server_and_die_with_a_killed_caller(fleet_dir):
+    workdir = fleet_dir / "fleet"
+    manifest = fleet.up("cli-users", str(workdir), inventory=str(fleet_dir / "inventory.yml"))
+    try:
+        host = manifest["hosts"][0]
+        ssh = ["ssh", "-i", manifest["key"], "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+               "-o", "LogLevel=error", f"{host['user']}@{host['address']}"]
+        assert Path(host["dir"], fleet.TOOL_SOCKET).is_socket()
+        out = subprocess.run(ssh + ["sudo /usr/sbin/sysadminctl -secureTokenStatus macadmin"],
+                             capture_output=True, text=True, timeout=60)
+        assert "Secure token is ENABLED" in out.stderr, out
+        logged = [json.loads(line) for line in Path(host["dir"], "invocations.jsonl").read_text().splitlines()]
+        call = [r for r in logged if r["argv"][:2] == ["sysadminctl", "-secureTokenStatus"]][-1]
+        assert f"sysadminctl[{call['pid']}:" in out.stderr  # the caller's pid, as the real tool prints its own
+        subprocess.run([MACSIM, "--workdir", str(workdir), "fault", "add", host["name"], "--tool", "fdesetup",
+                        "--kind", "hang", "--seconds", "60"], check=True, capture_output=True)
+        namespace = {host["mntns"]}
+        baseline = len(fleet._namespace_pids(namespace))
+        started = time.monotonic()
+        hung = subprocess.run(ssh + ["sudo timeout 1 /usr/bin/fdesetup status; echo rc=$?"], capture_output=True,
+                              text=True, timeout=60)
+        assert "rc=124" in hung.stdout and time.monotonic() - started < 20
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(fleet._namespace_pids(namespace)) > baseline:
+            time.sleep(0.1)
+        assert len(fleet._namespace_pids(namespace)) <= baseline  # the server's child went with its caller
+    finally:
+        fleet.down(str(workdir))

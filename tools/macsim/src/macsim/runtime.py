@@ -21,6 +21,15 @@ from .schema import StateError
 from .store import HostStore
 
 
+# The pid of the process that ran the tool, when that is not this one (the tool server's child runs a call
+# for a client process): what the invocation log and sysadminctl's NSLog prefix show.
+CALLER_PID: int | None = None
+
+
+def caller_pid() -> int:
+    return CALLER_PID or os.getpid()
+
+
 class UsageError(Exception):
     """The arguments are not something the real tool accepts."""
 
@@ -59,7 +68,7 @@ class Ctx:
         """
         now = datetime.datetime.now()
         stamp = now.strftime("%Y-%m-%d %H:%M:%S.") + f"{now.microsecond // 1000:03d}"
-        pid = os.getpid()
+        pid = caller_pid()
         tid = pid * 7 + threading.get_ident() % 1000
         self.stderr.write(f"{stamp} {self.tool}[{pid}:{tid}] {text}\n")
 
@@ -163,7 +172,7 @@ def run_tool(tool: str, host_dir: str, argv: list, impl: Callable[[Ctx], int], *
     euid = os.geteuid() if euid is None else euid
     store = HostStore(host_dir)
     started = time.monotonic()
-    record = {"tool": tool, "argv": [tool] + list(argv), "euid": euid, "pid": os.getpid(),
+    record = {"tool": tool, "argv": [tool] + list(argv), "euid": euid, "pid": caller_pid(),
               "time": datetime.datetime.now().isoformat(timespec="milliseconds")}
     code = 0
     ctx = None
