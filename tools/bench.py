@@ -61,7 +61,8 @@ def main() -> int:
         "macs": args.macs, "audited": len(with_python), "succeeded": ok, "forks": args.forks,
         "fleet_up_seconds": round(up_seconds, 1), "audit_seconds": round(audit_seconds, 1),
         "seconds_per_mac": round(audit_seconds / max(len(with_python), 1), 2),
-        "tool_calls_per_mac": sorted(set(calls)), "median_tool_seconds_per_mac": round(statistics.median(tool_seconds), 3),
+        "tool_calls_per_mac": sorted(set(calls)),
+        "median_tool_seconds_per_mac": round(statistics.median(tool_seconds), 3),
     }
     print(json.dumps(report, indent=2))
     return 0 if ok == len(with_python) else 1

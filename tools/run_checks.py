@@ -3,12 +3,18 @@
 Every check runs even when an earlier one failed, so one run shows everything that
 is wrong. pytest suites count each test; every other check (lint, each sanity run,
 units, molecule) counts as one. The exit code is non-zero when anything failed.
-Usage: python tools/run_checks.py [CHECK ...]   (default: all)
+
+The whole run has two lanes: the pytest suites (which spend half their time waiting on
+SSH round trips and simulated Macs) run in a child process alongside the other checks;
+their output is kept in .checks/pytest.log and printed when they end. --jobs 1 runs
+everything one after the other.
+Usage: python tools/run_checks.py [--jobs N] [CHECK ...]   (default: all)
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -20,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 TREE = ROOT / "build" / "ansible_collections" / "macops" / "tokens"
+CHECKS_DIR = ROOT / ".checks"  # the lanes' logs and results; not under build/, which the build recreates
+ALL_CHECKS = ["lint", "build", "sanity", "units", "evidence", "pytest", "molecule"]
 MAC_PYTHONS = ("3.8", "3.9")
 
 
@@ -118,16 +126,31 @@ def check_lint() -> int:
     return run(["ansible-lint", "--profile", "production"])
 
 
+def check_ruff() -> int:
+    return run(["ruff", "check", "."])
+
+
 def check_molecule() -> int | None:
     scenarios = glob.glob(str(ROOT / "extensions" / "molecule" / "*" / "molecule.yml"))
     if not scenarios:
         print("no molecule scenarios yet")
         return None
     # The scenario links its inventory from the fleet's work directory, which must exist before create.
-    prep = run([sys.executable, str(ROOT / "tools" / "demo" / "demo.py"), "prepare", "--workdir", "/tmp/macops-molecule"])
+    prep = run([sys.executable, str(ROOT / "tools" / "demo" / "demo.py"), "prepare",
+                "--workdir", "/tmp/macops-molecule"])
     if prep:
         return prep
     return run(["molecule", "test", "--all"])
+
+
+def check_evidence() -> tuple[int, str]:
+    """Replay the evidence corpus on macsim; returns (exit code, the score line)."""
+    print("\n$ macsim evidence -v", flush=True)
+    result = subprocess.run([str(VENV_BIN / "macsim"), "evidence", "-v"], cwd=ROOT, env=env(), capture_output=True,
+                            text=True)
+    print(result.stdout + result.stderr, end="", flush=True)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("macsim evidence:")]
+    return result.returncode, (lines[-1] if lines else "macsim evidence: no score printed")
 
 
 PYTEST_SUITES = {"pytest": ["tools/macsim/tests", "tests/integration"]}
@@ -138,8 +161,55 @@ def check_pytest(report: Path) -> int:
     return run(["python", "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={report}", "-q"] + paths)
 
 
+def start_lane(check: str) -> tuple[subprocess.Popen, Path, Path]:
+    """Run one check in a child process (its own lane); returns the process, its log and its results file."""
+    CHECKS_DIR.mkdir(exist_ok=True)
+    log, results = CHECKS_DIR / f"{check}.log", CHECKS_DIR / f"{check}.results.json"
+    results.unlink(missing_ok=True)
+    handle = open(log, "w")
+    print(f"\n$ {check} runs alongside the other checks; its output: {log.relative_to(ROOT)}", flush=True)
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--jobs", "1", "--results", str(results),
+                             check], cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
+    handle.close()
+    return proc, log, results
+
+
+def finish_lane(check: str, lane: tuple[subprocess.Popen, Path, Path], started: float) -> list:
+    proc, log, results = lane
+    code = proc.wait()
+    print(f"\n===== {check} (ran alongside the checks above) =====", flush=True)
+    print(log.read_text(errors="replace"), end="", flush=True)
+    try:
+        rows = [tuple(row) for row in json.loads(results.read_text())["results"]]
+    except (OSError, ValueError, KeyError):
+        rows = []
+    if not rows:  # the lane died before it could say what ran: that is a failure, never a pass
+        rows = [(f"{check} (exit code {code}, no results)", 0, 1, time.monotonic() - started)]
+    return rows
+
+
 def main(argv: list) -> int:
-    wanted = argv or ["lint", "build", "sanity", "units", "pytest", "molecule"]
+    jobs, results_file = int(os.environ.get("MACOPS_CHECK_JOBS", "2")), None
+    while argv and argv[0].startswith("--"):
+        flag = argv.pop(0)
+        if flag == "--jobs" and argv:
+            jobs = int(argv.pop(0))
+        elif flag == "--results" and argv:
+            results_file = Path(argv.pop(0))
+        else:
+            print(f"unknown or incomplete option {flag!r}; usage: run_checks.py [--jobs N] [CHECK ...]")
+            return 2
+    wanted = argv or list(ALL_CHECKS)
+    unknown = [c for c in wanted if c not in ALL_CHECKS]
+    if unknown:
+        print(f"unknown check {unknown[0]!r}; the checks are: {', '.join(ALL_CHECKS)}")
+        return 2
+    lane = None
+    lane_started = time.monotonic()
+    if jobs > 1 and "pytest" in wanted and len(wanted) > 1:
+        wanted = [c for c in wanted if c != "pytest"]
+        lane = start_lane("pytest")
+    score = None
     results: list[tuple[str, int, int, float]] = []  # name, passed, failed, seconds
 
     skipped: list[str] = []
@@ -156,6 +226,8 @@ def main(argv: list) -> int:
         started = time.monotonic()
         if check == "lint":
             record("ansible-lint (production)", check_lint(), started)
+            started = time.monotonic()
+            record("ruff check (Python style, ruff.toml)", check_ruff(), started)
         elif check == "build":
             code = build_tree()
             built = code == 0
@@ -182,8 +254,9 @@ def main(argv: list) -> int:
                 results.append(("ansible-test units", passed, failed or (1 if code else 0),
                                 time.monotonic() - started))
         elif check == "pytest":
-            report = ROOT / "build" / "pytest-junit.xml"
+            report = CHECKS_DIR / "pytest-junit.xml"
             report.parent.mkdir(exist_ok=True)
+            report.unlink(missing_ok=True)
             code = check_pytest(report)
             if report.exists():
                 passed, failed = junit_counts(report)
@@ -192,16 +265,22 @@ def main(argv: list) -> int:
                 results.append(("pytest suites", passed, failed, time.monotonic() - started))
             else:
                 record("pytest suites", code or 1, started)
+        elif check == "evidence":
+            code, score = check_evidence()
+            record("macsim evidence (real published output replayed)", code, started)
         elif check == "molecule":
             record("molecule test --all", check_molecule(), started)
-        else:
-            print(f"unknown check {check!r}")
-            return 2
+    if lane is not None:
+        results.extend(finish_lane("pytest", lane, lane_started))
+    if results_file is not None:
+        results_file.write_text(json.dumps({"results": results, "score": score}))
     print("\nsummary:")
     for name, passed, failed, seconds in results:
         print(f"  {'FAIL' if failed else 'ok  '} {name}: {passed} passed, {failed} failed ({seconds:.0f}s)")
     for name in skipped:
         print(f"  skip {name}: nothing to run yet")
+    if score:
+        print(score)
     total_passed = sum(r[1] for r in results)
     total_failed = sum(r[2] for r in results)
     print(f"{total_passed} passed, {total_failed} failed")
