@@ -56,10 +56,9 @@ options:
         type: str
         required: true
       password:
-        description: The password to check.
+        description: The password to check (never logged or returned).
         type: str
         required: true
-        no_log: true
       source:
         description: Where the password came from, for the finding (for example V(macops_admin_password)).
         type: str

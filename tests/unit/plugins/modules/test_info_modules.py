@@ -315,7 +315,10 @@ def test_credentials_are_checked_where_safe_and_a_wrong_one_is_a_finding(monkeyp
 def test_credentials_are_not_checked_where_authenticating_grants_the_first_token(monkeypatch, capsys):
     from ansible_collections.macops.tokens.plugins.module_utils import _info
 
-    monkeypatch.setattr(_info, "password_ok", lambda *a: (_ for _ in ()).throw(AssertionError("must not run")))
+    def must_not_run(*args):
+        raise AssertionError("password_ok must not run: authenticating could grant the first token")
+
+    monkeypatch.setattr(_info, "password_ok", must_not_run)
     outputs = variant(**{"diskutil__apfs__listCryptoUsers__/": crypto(), "fdesetup__status": "FileVault is Off.\n",
                          "fdesetup__list": "\n", "fdesetup__haspersonalrecoverykey": "false\n",
                          "dscl__.__-readall__/Users": record("alice", 501, ALICE, "Alice", [SHADOW]) + "\n"})
