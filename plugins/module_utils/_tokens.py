@@ -38,6 +38,8 @@ def authentication_grants_first_token(model, user):
         return False
     version = tuple(model["os"]["version_tuple"])
     if version < (10, 15):
+        if user["kind"] == "mobile":
+            return False  # R22: before 10.15 a mobile account gets no token by itself
         others = [u for u in model["users"] if u["uid"] is not None and u["uid"] >= 500 and u is not user]
         return user["uid"] is not None and user["uid"] >= 500 and not others
     if version < (11,):

@@ -642,3 +642,270 @@ def test_unshipped_combinations_are_refused_with_the_source(make_host, version, 
                                              ("26.1", "intel_t2", "apfs"), ("10.13.6", "intel_pre_t2", "hfs")])
 def test_shipped_combinations_are_accepted(make_host, version, arch, fs):
     make_host(doc=mac(version=version, arch=arch, boot_fs=fs))
+
+
+# ---- R1: a secure token needs an APFS boot volume (from 10.13); made at creation, first password or first login ----
+def _first_token_by(host, how, name):
+    if how == "setup_assistant":
+        with host.store.transaction() as state:
+            Mac(state).setup_assistant_user(name, f"{name}-pw", admin=True)
+    elif how == "authonly":
+        assert host.run("dscl", ".", "-authonly", name, f"{name}-pw")[0] == 0
+    else:
+        host.run("sysadminctl", "-addUser", name, "-password", "-", stdin=f"{name}-pw\n")
+
+
+@pytest.mark.parametrize("version,arch,fs,how,expected", [
+    ("10.13.6", "intel_pre_t2", "apfs", "setup_assistant", True),  # made when the account is created
+    ("10.13.6", "intel_pre_t2", "apfs", "authonly", True),  # ... at its first login or authentication (R10)
+    ("11.7", "intel_t2", "apfs", "password", True),  # ... when its first password is set (R14)
+    ("10.13.6", "intel_pre_t2", "hfs", "setup_assistant", False),  # the other side: HFS+ has no tokens (R2)
+    ("10.13.6", "intel_pre_t2", "hfs", "authonly", False),
+])
+def test_r1_secure_tokens_exist_on_apfs_from_1013(make_host, version, arch, fs, how, expected):
+    users = [] if how != "authonly" else [user("solo", 501, admin=True)]
+    host = make_host(doc=mac(version=version, arch=arch, boot_fs=fs, users=users))
+    _first_token_by(host, how, "solo")
+    solo = host.user("solo")
+    assert solo["secure_token"] is expected
+    status = strip_nslog(host.run("sysadminctl", "-secureTokenStatus", "solo")[2])
+    assert status == f"sysadminctl: Secure token is {'ENABLED' if expected else 'DISABLED'} for user solo\n"
+    code, out, err = host.run("diskutil", "apfs", "listCryptoUsers", "/")
+    if expected:
+        assert code == 0 and f"+-- {solo['guid']}\n" in out and "Type: Local Open Directory User" in out
+    else:
+        assert code == 1 and err == "/ is not an APFS Volume\n"
+
+
+# ---- R6: the APFS crypto users list who can unlock the volume -------------------------------------------------------
+def _crypto_entries(out):
+    """(uuid, type, 'Yes'/'No' or None) per crypto user of diskutil apfs listCryptoUsers."""
+    entries = []
+    for line in out.splitlines():
+        text = line.lstrip("| ")
+        if line.startswith("+-- "):
+            entries.append([line[4:], None, None])
+        elif text.startswith("Type: "):
+            entries[-1][1] = text[6:]
+        elif text.startswith("Volume Owner: "):
+            entries[-1][2] = text[14:]
+    return [tuple(e) for e in entries]
+
+
+@pytest.mark.parametrize("arch,owner_lines", [("apple_silicon", True), ("intel_t2", False)])
+def test_r6_crypto_users_list_holders_by_guid_and_the_keys_under_fixed_uuids(make_host, arch, owner_lines):
+    plain = dict(volume_owner=False) if arch == "apple_silicon" else {}
+    users = [user("owner", 501, admin=True, secure_token=True), user("plain", 502, secure_token=True, **plain),
+             user("none", 503)]
+    host = make_host(doc=mac(version="14.6", arch=arch, users=users, mdm=BT,
+                             filevault={"state": "on", "personal_recovery_key": "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF",
+                                        "icloud_recovery": True}))
+    code, out, _ = host.run("diskutil", "apfs", "listCryptoUsers", "/")
+    assert code == 0 and out.startswith("Cryptographic users for ") and "(6 found)" in out.splitlines()[0]
+
+    def yes(value):
+        return ("Yes" if value else "No") if owner_lines else None
+
+    assert _crypto_entries(out) == [
+        (host.user("owner")["guid"], "Local Open Directory User", yes(True)),
+        (host.user("plain")["guid"], "Local Open Directory User", yes(False)),  # a holder, not an owner (AS)
+        ("EBC6C064-0000-11AA-AA11-00306543ECAC", "Personal Recovery User", yes(True)),
+        ("EC1C2AD9-B618-4ED6-BD8D-50F361C27507", "iCloud Recovery User", yes(True)),
+        ("64C0C6EB-0000-11AA-AA11-00306543ECAC", "iCloud Recovery External Key", yes(True)),
+        ("2457711A-523C-4604-B75A-F48A571D5036", "MDM Bootstrap Token External Key", yes(True)),
+    ]  # the account without a token is no crypto user
+    host.edit(filevault__personal_recovery_key=None, filevault__icloud_recovery=False, mdm__bootstrap_on_device=False,
+              mdm__bootstrap_escrowed=False)
+    assert [e[0] for e in _crypto_entries(host.run("diskutil", "apfs", "listCryptoUsers", "/")[1])] == [
+        host.user("owner")["guid"], host.user("plain")["guid"]]
+
+
+# ---- R16: a pre-hashed account gets the first token only by being the first to log in or authenticate -------------
+@pytest.mark.parametrize("holder,how,expected", [
+    (False, "authonly", True), (False, "graphical", True), (False, "ssh", True),  # any login or authentication
+    (True, "authonly", False), (True, "graphical", False),  # the other side: someone holds a token already
+])
+def test_r16_prehashed_account_gets_the_first_token_only_by_logging_in(make_host, holder, how, expected):
+    users = [user("mdmadmin", 501, admin=True, kind="managed_admin", password_mode="prehashed"),
+             user("pkguser", 502, password_mode="prehashed")]
+    if holder:
+        users.append(user("holder", 503, admin=True, secure_token=True))
+    host = make_host(doc=mac(version="14.6", users=users, setup_assistant_account_created=False))
+    assert not host.user("mdmadmin")["secure_token"]  # a pre-hashed password gives no token by itself
+    if how == "authonly":
+        assert host.run("dscl", "/Local/Default", "-authonly", "mdmadmin", "mdmadmin-pw")[0] == 0
+    else:
+        login(host, "mdmadmin", graphical=how == "graphical")
+    assert host.user("mdmadmin")["secure_token"] is expected
+    assert host.user("mdmadmin")["volume_owner"] is expected  # the first holder owns the volume (R46)
+    assert host.run("dscl", ".", "-authonly", "pkguser", "pkguser-pw")[0] == 0
+    assert host.user("pkguser")["secure_token"] is False  # only the first to log in gets it
+
+
+# ---- R19: with a bootstrap token, a graphical login grants what the account's creation did not ----------------------
+@pytest.mark.parametrize("version,escrowed,expected", [
+    ("14.6", True, True), ("11.7", True, True),
+    ("14.6", False, False),  # the other side: the MDM holds no bootstrap token
+    ("10.15.7", True, False),  # on 10.15 only mobile accounts and the managed administrator (R41)
+])
+def test_r19_login_grants_the_token_a_command_line_account_did_not_get(make_host, version, escrowed, expected):
+    arch = "intel_t2" if version.startswith("10") else "apple_silicon"
+    mdm = dict(BT, bootstrap_escrowed=escrowed)
+    host = make_host(doc=mac(version=version, arch=arch, mdm=mdm,
+                             users=[user("holder", 501, admin=True, secure_token=True)]))
+    host.run("sysadminctl", "-addUser", "late", "-password", "-", stdin="late-pw\n")
+    assert host.user("late")["secure_token"] is False  # R18: none at creation
+    notes = login(host, "late")
+    assert host.user("late")["secure_token"] is expected
+    assert ("bootstrap token granted a secure token to late" in " ".join(notes)) is expected
+    assert (host.user("late")["guid"] in host.run("diskutil", "apfs", "listCryptoUsers", "/")[1]) is expected
+
+
+# ---- R20: a token-holding administrator who enables another user for FileVault gives that user a token -------------
+@pytest.mark.parametrize("verb,grantor,grants,code,expected", [
+    ("add", "admin", True, 0, True), ("enable", "admin", True, 0, True),
+    ("add", "admin", False, 17, False), ("enable", "admin", False, 0, False),  # option fdesetup_add_grants_token
+    ("add", "plainadmin", True, 17, False),  # the grantor must hold a token (and be a FileVault user, R29b)
+])
+def test_r20_enabling_a_user_for_filevault_grants_a_token(make_host, verb, grantor, grants, code, expected):
+    users = [user("admin", 501, admin=True, secure_token=True), user("plainadmin", 502, admin=True),
+             user("std", 503)]
+    host = make_host(doc=mac(version="14.6", users=users, filevault={"state": "on" if verb == "add" else "off"},
+                             options={"fdesetup_add_grants_token": grants}))
+    plist = plistlib.dumps({"Username": grantor, "Password": f"{grantor}-pw",
+                            "AdditionalUsers": [{"Username": "std", "Password": "std-pw"}]}).decode()
+    assert host.run("fdesetup", verb, "-inputplist", stdin=plist)[0] == code
+    std = host.user("std")
+    assert std["secure_token"] is expected and std["fv_enabled"] is expected
+    assert std["volume_owner"] is expected  # granted by an owner (R47)
+    assert ("std," in host.run("fdesetup", "list")[1]) is expected
+
+
+# ---- R22: on 10.13 and 10.14 a mobile account gets no token by itself at login (R23 from 10.15) ---------------------
+@pytest.mark.parametrize("version,local_admin,expected", [
+    ("10.13.6", True, False), ("10.14.6", True, False),
+    ("10.15.7", True, True),  # the boundary: from 10.15 the first mobile login gets the first token (R23)
+    ("10.13.6", False, False), ("10.14.6", False, False),  # even as the only account with UID 500 or above
+])
+def test_r22_mobile_accounts_get_no_token_by_themselves_before_1015(make_host, version, local_admin, expected):
+    users = [user("jdoe", 1103, kind="mobile")]
+    if local_admin:
+        users.insert(0, user("localadmin", 501, admin=True))
+    host = make_host(doc=mac(version=version, arch="intel_t2", users=users, setup_assistant_account_created=False))
+    login(host, "jdoe")
+    assert host.user("jdoe")["secure_token"] is expected
+    assert ("DISABLED", "ENABLED")[expected] in host.run("sysadminctl", "-secureTokenStatus", "jdoe")[2]
+
+
+# ---- R31: the MDM server must advertise the bootstrap token (capability) and allow it for the Mac ------------------
+@pytest.mark.parametrize("version", ["10.15.7", "14.6"])
+@pytest.mark.parametrize("capable,allowed,status", [
+    (True, True, "profiles: Bootstrap Token supported on server: YES\n"
+                 "profiles: Bootstrap Token escrowed to server: NO\n"),
+    (False, True, "profiles: Bootstrap Token supported on server: NO\n"),  # no ServerCapabilities entry
+    (True, False, "Bootstrap Token functionality is not supported on the server.\n"),  # not allowed for this Mac
+])
+def test_r31_the_server_must_advertise_and_allow_the_bootstrap_token(make_host, version, capable, allowed, status):
+    arch = "intel_t2" if version.startswith("10") else "apple_silicon"
+    mdm = {"enrollment": "ade", "bootstrap_capable": capable, "bootstrap_allowed": allowed}
+    host = make_host(doc=mac(version=version, arch=arch, mdm=mdm, users=[user("admin", 501, admin=True,
+                                                                            secure_token=True)]))
+    assert host.run("profiles", "status", "-type", "bootstraptoken") == (0, status, "")
+    code, out, _ = host.run("profiles", "install", "-type", "bootstraptoken", "-user", "admin", "-password",
+                            "admin-pw")
+    ok = capable and allowed
+    assert (code == 0) is ok and host.state["mdm"]["bootstrap_escrowed"] is ok
+    if not allowed:
+        assert out == "Bootstrap Token functionality is not supported on the server.\n"
+    login(host, "admin")
+    assert host.state["mdm"]["bootstrap_on_device"] is ok  # nor does a token holder's login create one (R33)
+
+
+# ---- R34: with Setup Assistant account creation skipped, no bootstrap token until a holder logs in graphically ------
+@pytest.mark.parametrize("version,expected", [("14.6", True), ("10.15.4", True),
+                                              ("10.15.3", False)])  # before 10.15.4 a login never creates it (R33)
+def test_r34_skipped_account_creation_delays_the_bootstrap_token(make_host, version, expected):
+    arch = "intel_t2" if version.startswith("10") else "apple_silicon"
+    host = make_host(doc=mac(version=version, arch=arch, setup_assistant_account_created=False,
+                             mdm={"enrollment": "ade", "bootstrap_capable": True},
+                             users=[user("admin", 501, admin=True, secure_token=True), user("std", 502)]))
+
+    def escrowed():
+        return host.run("profiles", "status", "-type", "bootstraptoken")[1].endswith("escrowed to server: YES\n")
+
+    assert not escrowed() and not host.state["mdm"]["bootstrap_on_device"]
+    login(host, "admin", graphical=False)  # ssh or su: not a graphical login
+    login(host, "std")  # a graphical login, but not of a token holder
+    assert not escrowed() and not host.state["mdm"]["bootstrap_on_device"]
+    login(host, "admin")
+    assert escrowed() is expected and host.state["mdm"]["bootstrap_on_device"] is expected
+    assert ("MDM Bootstrap Token External Key" in host.run("diskutil", "apfs", "listCryptoUsers", "/")[1]) is expected
+
+
+# ---- R39, R40: SetBootstrapToken stores or (empty) removes the token on the server; GetBootstrapToken returns it ----
+def test_r39_r40_the_server_keeps_what_the_mac_sends_and_returns_it_at_login(make_host):
+    users = [user("admin", 501, admin=True, secure_token=True), user("early", 502), user("late", 503)]
+    host = make_host(doc=mac(version="14.6", mdm={"enrollment": "ade", "bootstrap_capable": True}, users=users))
+    assert host.run("profiles", "install", "-type", "bootstraptoken", "-user", "admin", "-password",
+                    "admin-pw")[0] == 0
+    assert host.state["mdm"]["bootstrap_escrowed"]  # SetBootstrapToken with the token: stored
+    login(host, "early")
+    assert host.user("early")["secure_token"]  # GetBootstrapToken at login returns it (R42)
+    assert host.run("profiles", "remove", "-type", "bootstraptoken")[0] == 0
+    mdm = host.state["mdm"]
+    assert not mdm["bootstrap_escrowed"] and not mdm["bootstrap_on_device"]  # SetBootstrapToken, empty: removed
+    assert host.run("profiles", "status", "-type", "bootstraptoken")[1].endswith("escrowed to server: NO\n")
+    assert "MDM Bootstrap Token External Key" not in host.run("diskutil", "apfs", "listCryptoUsers", "/")[1]
+    login(host, "late")
+    assert not host.user("late")["secure_token"]  # nothing left on the server to return
+    assert host.run("profiles", "remove", "-type", "bootstraptoken")[0] != 0  # and nothing left to remove
+
+
+# ---- R46: the first account (macsim: the first token holder) owns the volume on Apple silicon ------------------------
+@pytest.mark.parametrize("arch,how", [
+    ("apple_silicon", "setup_assistant"), ("apple_silicon", "adduser"), ("apple_silicon", "authonly"),
+    ("apple_silicon", "grant_both"), ("intel_t2", "adduser"),  # the other side: no ownership on Intel
+])
+def test_r46_the_first_token_holder_owns_the_volume(make_host, arch, how):
+    users = [user("first", 501, admin=True, password_mode="prehashed")] if how == "authonly" else \
+        [user("admin", 501, admin=True), user("first", 502)] if how == "grant_both" else []
+    host = make_host(doc=mac(version="14.6", arch=arch, users=users, setup_assistant_account_created=False,
+                             options={"grant_confers_volume_ownership": False}))
+    if how == "grant_both":  # R11: the token-less administrator and the target both get a first token
+        grant(host, "first", "admin")
+    elif how == "adduser":  # R14: the first password set
+        host.run("sysadminctl", "-addUser", "first", "-password", "-", "-admin", stdin="first-pw\n")
+    else:
+        _first_token_by(host, how, "first")
+    first = host.user("first")
+    owner = arch == "apple_silicon"
+    assert first["secure_token"] and first["volume_owner"] is owner
+    if how == "grant_both":
+        assert host.user("admin")["volume_owner"] is owner
+    assert ("Volume Owner: Yes" in host.run("diskutil", "apfs", "listCryptoUsers", "/")[1]) is owner
+    # A later holder is no owner by itself (the grant here confers no ownership: option off).
+    host.run("sysadminctl", "-addUser", "later", "-password", "later-pw", "-admin")
+    assert not host.user("later")["secure_token"]
+    grant(host, "later", "admin" if how == "grant_both" else "first")
+    assert host.user("later")["secure_token"] and not host.user("later")["volume_owner"]
+
+
+# ---- R60: no automatic login with FileVault on -----------------------------------------------------------------------
+def test_r60_automatic_login_while_filevault_is_off(make_host):
+    host = make_host(doc=mac(users=[user("a", 501, admin=True, secure_token=True)], autologin_user="a"))
+    assert strip_nslog(host.run("sysadminctl", "-autologin", "status")[2]) == "sysadminctl: Automatic login user: a\n"
+
+
+@pytest.mark.parametrize("how", ["state", "fdesetup_enable"])
+def test_r60_no_automatic_login_with_filevault_on(make_host, how):
+    from macsim.schema import StateError
+
+    users = [user("a", 501, admin=True, secure_token=True)]
+    if how == "state":  # a Mac cannot be in this state
+        with pytest.raises(StateError, match="R60"):
+            make_host(doc=mac(users=users, autologin_user="a", filevault={"state": "on"}))
+        return
+    host = make_host(doc=mac(users=users, autologin_user="a"))
+    assert enable(host, "a", "a-pw")[0] == 0 and host.state["filevault"]["state"] == "on"
+    assert host.state["autologin_user"] is None  # turning FileVault on turns automatic login off
+    assert "Automatic login user" not in host.run("sysadminctl", "-autologin", "status")[2]

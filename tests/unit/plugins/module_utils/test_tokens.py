@@ -42,6 +42,7 @@ def test_before_10_14_2_only_the_single_user_authenticates():
 @pytest.mark.parametrize("version,users,who,expected", [
     ("10.13.6", [user("solo", 501)], "solo", True),
     ("10.13.6", [user("a", 501), user("b", 502)], "a", False),
+    ("10.14.6", [user("jdoe", 1103, kind="mobile")], "jdoe", False),  # R22: no token by itself before 10.15
     ("10.15.7", [user("std", 501), user("adm", 502, admin=True)], "adm", True),
     ("10.15.7", [user("std", 501), user("adm", 502, admin=True)], "std", False),
     ("14.4", [user("any", 501)], "any", True),

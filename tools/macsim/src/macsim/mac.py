@@ -243,6 +243,8 @@ class Mac:
             return None
         v = self.version
         if v.below(10, 15):
+            if user["kind"] == "mobile":
+                return None  # R22: before 10.15 a mobile account gets no token by itself, even as the only account
             others = [u for u in self.local_users() if u["uid"] >= 500 and u is not user]
             if user["uid"] >= 500 and not others:
                 self.give_token(user, owner=self.first_owner())
@@ -458,6 +460,7 @@ class Mac:
         fv["deferred_output_path"] = None
         fv["force_at_login"] = None
         fv["dont_ask_at_logout"] = False
+        self.state["autologin_user"] = None  # R60: turning FileVault on turns automatic login off
         created = None
         if recovery_key and not fv["personal_recovery_key"]:
             created = fv["personal_recovery_key"] = new_recovery_key()

@@ -489,6 +489,12 @@ def _fill_derived(state: dict) -> None:
         ("C02" if hw["arch"] != "apple_silicon" else "H") + name_uuid(host)[:7].replace("-", ""))
     if not hw["cpu_brand"]:
         hw["cpu_brand"] = "Apple M1" if hw["arch"] == "apple_silicon" else "Intel(R) Core(TM) i5-8259U CPU @ 2.30GHz"
+    if state["boot_fs"] == "hfs" and any(u["secure_token"] for u in state["users"]):
+        raise StateError("users[].secure_token: an HFS+ boot volume has no secure tokens (R2); set boot_fs to apfs "
+                         "or the tokens to false")
+    if state["autologin_user"] and state["filevault"]["state"] in ("on", "encrypting", "decrypting"):
+        raise StateError("autologin_user: macOS turns automatic login off while FileVault is on (R60, mkuser); "
+                         "set it to null or turn FileVault off")
     if hw["arch"] != "apple_silicon" and hw["translated"]:
         raise StateError("hardware.translated: only Apple silicon Macs run processes under Rosetta")
     if not hw["kernel_board"] and hw["arch"] == "apple_silicon":
