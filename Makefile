@@ -8,12 +8,12 @@ BASE_PYTHON ?= $(shell command -v python3.11 || command -v python3)
 STAMP := $(VENV)/.installed
 PIP_BOOTSTRAP_DIR := $(HOME)/.ansible/test/cache
 
-.PHONY: help demo test lint sanity units evidence pytest molecule venv system-deps clean constraints fleet-up fleet-down bench
+.PHONY: help demo test lint sanity units evidence pytest macsim-tests integration molecule venv system-deps clean constraints fleet-up fleet-down bench
 
 help:
 	@echo "make demo        simulated fleet: audit, remediate, before/after table, HTML report (under ./demo)"
 	@echo "make test        run every check (lint, sanity on 3.11/3.8/3.9, units, pytest, molecule)"
-	@echo "make lint|sanity|units|evidence|pytest|molecule   one check"
+	@echo "make lint|sanity|units|evidence|macsim-tests|integration|molecule   one check (pytest: both suites)"
 	@echo "make fleet-up SCENARIO=versions   bring a simulated fleet up (inventory: .macsim/inventory.yml)"
 	@echo "make fleet-down  take it down"
 	@echo "make bench MACS=30   audit a generated fleet of simulated Macs and report the timings"
@@ -66,6 +66,10 @@ units: venv
 	$(PY) tools/run_checks.py units
 pytest: venv
 	$(PY) tools/run_checks.py pytest
+macsim-tests: venv
+	$(PY) tools/run_checks.py macsim-tests
+integration: venv
+	$(PY) tools/run_checks.py integration
 molecule: venv
 	$(PY) tools/run_checks.py molecule
 evidence: venv

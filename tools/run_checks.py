@@ -4,11 +4,12 @@ Every check runs even when an earlier one failed, so one run shows everything th
 is wrong. pytest suites count each test; every other check (lint, each sanity run,
 units, molecule) counts as one. The exit code is non-zero when anything failed.
 
-The whole run has two lanes: the pytest suites (which spend half their time waiting on
-SSH round trips and simulated Macs) run in a child process alongside the other checks;
-their output is kept in .checks/pytest.log and printed when they end. --jobs 1 runs
-everything one after the other.
-Usage: python tools/run_checks.py [--jobs N] [CHECK ...]   (default: all)
+The whole run has three lanes: the integration suites, in two halves (they spend much of
+their time waiting on SSH round trips and simulated Macs), run in child processes alongside
+the other checks; their output is kept in .checks/<half>.log and printed when they end.
+--jobs 1 runs everything one after the other.
+Usage: python tools/run_checks.py [--jobs N] [CHECK ...]   (default: all; "pytest" is
+macsim-tests and integration together)
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 TREE = ROOT / "build" / "ansible_collections" / "macops" / "tokens"
 CHECKS_DIR = ROOT / ".checks"  # the lanes' logs and results; not under build/, which the build recreates
-ALL_CHECKS = ["lint", "build", "sanity", "units", "evidence", "pytest", "molecule"]
+ALL_CHECKS = ["lint", "build", "sanity", "units", "evidence", "macsim-tests", "integration", "molecule"]
+PYTEST_CHECKS = ("pytest", "macsim-tests", "integration", "integration-a", "integration-b")
+LANES = ("integration-a", "integration-b")  # run as child processes next to the others when --jobs > 1
 MAC_PYTHONS = ("3.8", "3.9")
 
 
@@ -86,7 +89,10 @@ def check_sanity(version: str) -> int:
     if version in MAC_PYTHONS and not mac_python(version):
         print(f"Python {version} is not installed: falling back to a static syntax check for {version}")
         return static_syntax(version)
-    return run(["ansible-test", "sanity", "--python", version, "--requirements", "--color", "no"], cwd=TREE)
+    # Only compile and import depend on the Python that runs the code; the other sanity tests run on the
+    # controller's Python whatever --python says, so the 3.11 run already covers them.
+    only = ["--test", "compile", "--test", "import"] if version in MAC_PYTHONS else []
+    return run(["ansible-test", "sanity", "--python", version, "--requirements", "--color", "no"] + only, cwd=TREE)
 
 
 def static_syntax(version: str) -> int:
@@ -153,11 +159,26 @@ def check_evidence() -> tuple[int, str]:
     return result.returncode, (lines[-1] if lines else "macsim evidence: no score printed")
 
 
-PYTEST_SUITES = {"pytest": ["tools/macsim/tests", "tests/integration"]}
+# The integration suites in two halves, each its own lane when checks run side by side: the suites that bring
+# up fleets of their own, and the rest (which share one session fleet). A new file joins the second half.
+INTEGRATION_OWN_FLEETS = ["test_options.py", "test_playbooks.py", "test_transient.py"]
 
 
-def check_pytest(report: Path) -> int:
-    paths = [p for p in PYTEST_SUITES["pytest"] if (ROOT / p).exists()]
+def pytest_paths(check: str) -> list[str]:
+    if check == "macsim-tests":
+        return ["tools/macsim/tests"]
+    files = sorted(p.name for p in (ROOT / "tests" / "integration").glob("test_*.py"))
+    if check == "integration-a":
+        return [f"tests/integration/{f}" for f in files if f in INTEGRATION_OWN_FLEETS]
+    if check == "integration-b":
+        return [f"tests/integration/{f}" for f in files if f not in INTEGRATION_OWN_FLEETS]
+    if check == "integration":
+        return ["tests/integration"]
+    return ["tools/macsim/tests", "tests/integration"]  # pytest: both
+
+
+def check_pytest(check: str, report: Path) -> int:
+    paths = [p for p in pytest_paths(check) if (ROOT / p).exists()]
     return run(["python", "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={report}", "-q"] + paths)
 
 
@@ -200,15 +221,15 @@ def main(argv: list) -> int:
             print(f"unknown or incomplete option {flag!r}; usage: run_checks.py [--jobs N] [CHECK ...]")
             return 2
     wanted = argv or list(ALL_CHECKS)
-    unknown = [c for c in wanted if c not in ALL_CHECKS]
+    unknown = [c for c in wanted if c not in ALL_CHECKS and c not in PYTEST_CHECKS]
     if unknown:
-        print(f"unknown check {unknown[0]!r}; the checks are: {', '.join(ALL_CHECKS)}")
+        print(f"unknown check {unknown[0]!r}; the checks are: {', '.join(ALL_CHECKS + ['pytest'])}")
         return 2
-    lane = None
+    lanes = []
     lane_started = time.monotonic()
-    if jobs > 1 and "pytest" in wanted and len(wanted) > 1:
-        wanted = [c for c in wanted if c != "pytest"]
-        lane = start_lane("pytest")
+    if jobs > 1 and "integration" in wanted and len(wanted) > 1:
+        wanted = [c for c in wanted if c != "integration"]
+        lanes = [(name, start_lane(name)) for name in LANES]
     score = None
     results: list[tuple[str, int, int, float]] = []  # name, passed, failed, seconds
 
@@ -238,7 +259,9 @@ def main(argv: list) -> int:
                 built = code == 0
             for version in ("3.11",) + MAC_PYTHONS:
                 started = time.monotonic()
-                record(f"ansible-test sanity --python {version}", check_sanity(version) if built else 1, started)
+                name = f"ansible-test sanity --python {version}"
+                name += " (compile, import)" if version in MAC_PYTHONS else ""
+                record(name, check_sanity(version) if built else 1, started)
         elif check == "units":
             if not built:
                 built = build_tree() == 0
@@ -253,25 +276,28 @@ def main(argv: list) -> int:
                 passed, failed = sum(c[0] for c in counts), sum(c[1] for c in counts)
                 results.append(("ansible-test units", passed, failed or (1 if code else 0),
                                 time.monotonic() - started))
-        elif check == "pytest":
-            report = CHECKS_DIR / "pytest-junit.xml"
+        elif check in PYTEST_CHECKS:
+            report = CHECKS_DIR / f"{check}-junit.xml"
             report.parent.mkdir(exist_ok=True)
             report.unlink(missing_ok=True)
-            code = check_pytest(report)
+            code = check_pytest(check, report)
+            label = f"pytest ({check}: {', '.join(Path(p).name for p in pytest_paths(check))})"
             if report.exists():
                 passed, failed = junit_counts(report)
                 if code and not failed:
                     failed = 1
-                results.append(("pytest suites", passed, failed, time.monotonic() - started))
+                if passed + failed == 0:
+                    failed = 1  # a suite that ran no test is a defect, never a pass
+                results.append((label, passed, failed, time.monotonic() - started))
             else:
-                record("pytest suites", code or 1, started)
+                record(label, code or 1, started)
         elif check == "evidence":
             code, score = check_evidence()
             record("macsim evidence (real published output replayed)", code, started)
         elif check == "molecule":
             record("molecule test --all", check_molecule(), started)
-    if lane is not None:
-        results.extend(finish_lane("pytest", lane, lane_started))
+    for name, lane in lanes:
+        results.extend(finish_lane(name, lane, lane_started))
     if results_file is not None:
         results_file.write_text(json.dumps({"results": results, "score": score}))
     print("\nsummary:")

@@ -80,9 +80,16 @@ class Fleet:
         return run_adhoc(str(self.inventory), module, args, hosts=hosts, become=become, check=check, timeout=timeout,
                          forks=12, envvars=env)
 
+    def steps(self, module: str, host: str, args: dict, checks=(True, False, False, True)) -> list:
+        """One module call per entry of ``checks`` (True: in check mode), as the tasks of one playbook."""
+        from macsim.testing import run_steps
+
+        return run_steps(str(self.inventory), host, [(module, args, check) for check in checks], become=True,
+                         envvars=self.env())
+
     def four_steps(self, module: str, host: str, args: dict) -> list:
         """Check mode, run, run again, check mode again; each must succeed. Returns the four results."""
-        results = [self.run(module, args, hosts=host, check=check)[host] for check in (True, False, False, True)]
+        results = self.steps(module, host, args)
         for result in results:
             assert result["_event"] == "runner_on_ok", result.get("msg")
         return results

@@ -46,6 +46,14 @@ class OptionsFleet:
         return run_adhoc(str(self.inventory), module, args, hosts=hosts, become=True, check=check, envvars=env,
                          forks=12)
 
+    def steps(self, module: str, args: dict, host: str, checks=(True, False, False, True)) -> list:
+        from macsim.testing import run_steps
+
+        env = {"ANSIBLE_COLLECTIONS_PATH": str(demo.collections_path(self.work)),
+               "ANSIBLE_VAULT_PASSWORD_FILE": str(self.work / "vault-password")}
+        return run_steps(str(self.inventory), host, [(module, args, check) for check in checks], become=True,
+                         envvars=env)
+
     def playbook(self, name: str, log: str, extra: dict | None = None) -> int:
         return demo.playbook(self.work, name, self.inventory, self.work / log, extra or {})
 
@@ -89,11 +97,9 @@ def test_filevault_enables_where_status_exits_1_when_off(options_fleet):
     host = "opt-fv-off-man-page"
     args = {"state": "enabled", "user": "macadmin", "password": "macadmin-pw",
             "escrow_dir": str(options_fleet.work / "escrow")}
-    check = options_fleet.run("macops.tokens.filevault", args, hosts=host, check=True)[host]
+    check, done, again = options_fleet.steps("macops.tokens.filevault", args, host, checks=(True, False, False))
     assert check["_event"] == "runner_on_ok" and check["changed"] is True, check.get("msg")
-    done = options_fleet.run("macops.tokens.filevault", args, hosts=host)[host]
     assert done["_event"] == "runner_on_ok" and done["changed"] and done["escrowed"], done.get("msg")
-    again = options_fleet.run("macops.tokens.filevault", args, hosts=host)[host]
     assert again["_event"] == "runner_on_ok" and again["changed"] is False
     assert options_fleet.state(host)["filevault"]["state"] == "on"
 
@@ -101,8 +107,7 @@ def test_filevault_enables_where_status_exits_1_when_off(options_fleet):
 @pytest.mark.parametrize("host", ["opt-install-unquoted", "opt-install-volume"])
 def test_the_bootstrap_token_escrows_under_every_prompt_and_wording(options_fleet, host):
     args = {"state": "escrowed", "admin_user": "localadmin", "admin_password": "local-pw"}
-    results = [options_fleet.run("macops.tokens.bootstrap_token", args, hosts=host, check=check)[host]
-               for check in (True, False, False, True)]
+    results = options_fleet.steps("macops.tokens.bootstrap_token", args, host)
     assert [r["_event"] for r in results] == ["runner_on_ok"] * 4, [r.get("msg") for r in results]
     assert [r["changed"] for r in results] == [True, True, False, False]
     assert options_fleet.state(host)["mdm"]["bootstrap_escrowed"] is True

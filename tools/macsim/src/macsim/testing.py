@@ -31,3 +31,46 @@ def run_adhoc(inventory: str, module: str, args: dict | str | None = None, hosts
                 result["_event"] = event["event"]
                 results[data["host"]] = result
     return results
+
+
+def run_steps(inventory: str, host: str, steps: list, become: bool = False, envvars: dict | None = None,
+              timeout: int = 600) -> list:
+    """Run several module calls on one host as the tasks of one playbook (one Ansible start-up, not one per
+    call); return one result per step, in order, each with ``_event`` as :func:`run_adhoc` gives it.
+
+    ``steps`` is a list of ``(module, args, check)``: ``check`` runs that task in check mode. A failing step
+    does not stop the later ones (``ignore_errors``), so each result is what that call alone would return.
+    The playbook, which holds the arguments, lives in a private temporary directory removed afterwards.
+    """
+    import os
+
+    import ansible_runner
+    import yaml
+
+    env = {"ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_PIPELINING": "True", "ANSIBLE_NOCOLOR": "1"}
+    env.update(envvars or {})
+    tasks = []
+    for index, (module, args, check) in enumerate(steps):
+        tasks.append({"name": f"macsim step {index}", module: dict(args or {}), "check_mode": bool(check),
+                      "ignore_errors": True})
+    play = [{"name": "macsim steps", "hosts": host, "gather_facts": False, "become": become, "tasks": tasks}]
+    with tempfile.TemporaryDirectory() as private:
+        os.chmod(private, 0o700)
+        project = os.path.join(private, "project")
+        os.mkdir(project)
+        with open(os.path.join(project, "steps.yml"), "w", encoding="utf-8") as handle:
+            yaml.safe_dump(play, handle)
+        runner = ansible_runner.run(private_data_dir=private, inventory=inventory, playbook="steps.yml",
+                                    envvars=env, quiet=True, timeout=timeout)
+        results: list = [None] * len(steps)
+        for event in runner.events:
+            data = event.get("event_data", {})
+            if event.get("event") in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable") \
+                    and data.get("host") == host and str(data.get("task", "")).startswith("macsim step "):
+                result = dict(data.get("res", {}))
+                result["_event"] = event["event"]
+                results[int(data["task"].rsplit(" ", 1)[1])] = result
+    missing = [index for index, result in enumerate(results) if result is None]
+    if missing:
+        raise RuntimeError(f"no result for steps {missing} on {host} (rc {runner.rc}, status {runner.status})")
+    return results
