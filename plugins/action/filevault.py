@@ -28,4 +28,38 @@ class ActionModule(ActionBase):
                 return dict(result, failed=True, changed=False, escrowed=False, msg=str(exc))
         module_result = execute_quietly(self, "macops.tokens.filevault", args, task_vars)
         result.update(module_result)
-        return escrow_new_key(self, task_vars, escrow, result)
+        lost = result.pop("key_lost", False)
+        result = escrow_new_key(self, task_vars, escrow, result)
+        if lost and not result.get("failed") and not self._task.check_mode:
+            result = self._replace_lost_key(task_vars, escrow, result)
+        return result
+
+    def _replace_lost_key(self, task_vars, escrow, result):
+        """An interrupted run of this collection turned FileVault on and its key was lost with the process: keep
+        the escrowed key if it still unlocks the Mac, else rotate and escrow a new one (see _pending)."""
+        args = self._task.args
+        host = task_vars.get("inventory_hostname", "localhost")
+        try:
+            current = escrow.read(host)
+        except EscrowError as exc:
+            return dict(result, failed=True, msg=str(exc))
+        rotate = {"user": args.get("user"), "password": args.get("password"), "escrow_dir": escrow.dir,
+                  "timeout": args.get("timeout", 60)}
+        if current:
+            rotate["recovery_key"] = current["recovery_key"]
+        rotated = execute_quietly(self, "macops.tokens.filevault_recovery_key", rotate, task_vars)
+        if rotated.get("failed"):
+            return dict(result, failed=True, msg="the recovery key of an interrupted run was lost and rotating it "
+                                                 "failed: %s" % rotated.get("msg"))
+        outcome = escrow_new_key(self, task_vars, escrow, dict(rotated))
+        if outcome.get("failed"):
+            return dict(result, failed=True, msg=outcome.get("msg"), escrowed=False)
+        result["actions"] = list(result.get("actions") or []) + [
+            "rotated the recovery key (%s) and escrowed it" % rotated.get("reason") if rotated.get("changed")
+            else "kept the escrowed recovery key: it still unlocks this Mac"]
+        result.update(changed=result.get("changed") or bool(rotated.get("changed")),
+                      escrowed=bool(outcome.get("escrowed")) or bool(current and rotated.get("valid")))
+        for name in ("escrow_file", "key_fingerprint"):
+            if outcome.get(name):
+                result[name] = outcome[name]
+        return result

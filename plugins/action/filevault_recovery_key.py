@@ -23,6 +23,9 @@ class ActionModule(ActionBase):
         if args.get("validate_only"):
             return dict(result, failed=True, msg="validate_only is for the collection's own action plugins; to "
                                                  "check the escrowed key, run this module without it in check mode")
+        if args.get("confirm_pending") is not None:
+            return dict(result, failed=True, msg="confirm_pending is for the collection's own action plugins; remove "
+                                                 "it from the task")
         if args.get("recovery_key") is not None:
             return dict(result, failed=True, msg="recovery_key is filled in from escrow_dir by the action plugin; "
                                                  "remove it from the task")

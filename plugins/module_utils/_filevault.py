@@ -17,8 +17,10 @@ from __future__ import annotations
 import errno
 import plistlib
 import re
+import time
 
 from ansible_collections.macops.tokens.plugins.module_utils import _parsers as P
+from ansible_collections.macops.tokens.plugins.module_utils import _pending as pending
 from ansible_collections.macops.tokens.plugins.module_utils._runner import ToolError
 
 # fdesetup(8) EXIT STATUS, in words a person acts on.
@@ -91,10 +93,89 @@ def full_disk_access(opener=open):
         return None
 
 
+KEY_SHAPE = re.compile(r"[A-Z0-9]{4}(?:-[A-Z0-9]{4}){5}")
+WITHHELD = "(withheld: fdesetup's output may hold a recovery key)"
+
+
+def redact(text):
+    """Tool output fit for a task result: a property list is withheld whole, any key-shaped run is masked."""
+    if not text:
+        return text
+    if "<plist" in text or "<?xml" in text or "RecoveryKey" in text:
+        return WITHHELD
+    return KEY_SHAPE.sub("XXXX-XXXX-XXXX-XXXX-XXXX-XXXX", text)
+
+
 def fail_tool(module, result, what, **extra):
-    """Fail naming the command, fdesetup's exit code in words, and quoting its output (never a secret)."""
+    """Fail naming the command and fdesetup's exit code in words, quoting its output with any key withheld."""
     module.fail_json(msg="%s: fdesetup exited %s: %s" % (what, result.rc, explain(result.rc)), cmd=result.command,
-                     rc=result.rc, stdout=result.out, stderr=result.err, **extra)
+                     rc=result.rc, stdout=redact(result.out), stderr=redact(result.err), **extra)
+
+
+def run_keeping_key(module, runner, args, data, verb, result):
+    """Run a verb that prints a new recovery key, so that the key survives any interruption (see _pending).
+
+    A marker is written first; while fdesetup runs and until its key is on the Mac's disk, hang-up, termination
+    and interrupt are held off. The key (even from a run that exited non-zero) goes into ``result`` for the
+    action plugin, which escrows it and then has the Mac's copy removed. Returns the run and the key document.
+    """
+    try:
+        pending.begin(verb)
+    except pending.PendingError as exc:
+        module.fail_json(msg=str(exc), **result)
+    with pending.held_off():
+        run = runner.run("fdesetup", args, ok_codes=None, data=data)
+        try:
+            doc = key_document(runner, run)
+        except ToolError:
+            doc = {}
+        if doc.get("RecoveryKey"):
+            pending.store(doc, verb)
+    if doc.get("RecoveryKey"):
+        # For the action plugin only: it escrows the key and removes it from the result.
+        result["recovery_key"] = doc["RecoveryKey"]
+        result["recovery_key_info"] = dict((k, v) for k, v in doc.items() if k != "RecoveryKey")
+        result["pending_fingerprint"] = pending.fingerprint(doc["RecoveryKey"])
+    return run, doc
+
+
+def collect_pending(module, runner, model):
+    """What an interrupted run left on the Mac: ``recovery_key`` (a result carrying the key for the action plugin
+    to escrow), ``marker`` (a key was created and lost: rotate), or nothing. A left key that no longer unlocks
+    the Mac (rotated since) is removed."""
+    try:
+        doc = pending.read()
+    except pending.PendingError as exc:
+        module.fail_json(msg=str(exc))
+    if not doc:
+        return {}
+    on = model["filevault"]["state"] in ("on", "encrypting")
+    key = doc.get("RecoveryKey")
+    if not key:
+        if not on:
+            return {}  # FileVault never came on: nothing was lost; the next enable replaces the marker
+        return {"marker": True, "action": "an interrupted run of this collection (%s, %s) left FileVault on without "
+                                          "capturing its recovery key: nobody holds the current key, so it is rotated"
+                                          % (doc.get("verb"), _when(doc.get("started")))}
+    if not on or not validate_key(runner, key):
+        if not module.check_mode:
+            pending.clear(pending.fingerprint(key))
+        return {"marker": on, "action": "removed a recovery key left by an interrupted run: it no longer unlocks "
+                                        "this Mac"}
+    info = dict((k, v) for k, v in doc.items() if k not in ("RecoveryKey", "state", "verb", "stored", "started"))
+    action = ("%scollect the recovery key an interrupted run (%s, %s) left on the Mac and escrow it"
+              % ("would " if module.check_mode else "", doc.get("verb"), _when(doc.get("stored"))))
+    result = {"collected_pending": True}
+    if not module.check_mode:
+        result.update(recovery_key=key, recovery_key_info=info, pending_fingerprint=pending.fingerprint(key))
+    return {"recovery_key": True, "action": action, "result": result}
+
+
+def _when(stamp):
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(int(stamp)))
+    except (TypeError, ValueError):
+        return "at an unknown time"
 
 
 def key_document(runner, result):

@@ -425,8 +425,9 @@ def parse_dscl_readall(text):
 def parse_admin_group(text):
     """``dscl . -read /Groups/admin GroupMembership``: the member names; the admin group always lists root."""
     members = parse_dscl_read(text).get("GroupMembership")
-    if not members:
-        raise ParseError("parse_admin_group", text, "no GroupMembership (the admin group always has root)")
+    if not members or "root" not in members:
+        # An empty or root-less reply is a failed read: acting on it could take a real administrator out of admin.
+        raise ParseError("parse_admin_group", text, "no GroupMembership listing root (the admin group always has root)")
     return members
 
 

@@ -29,6 +29,14 @@ description:
     fix.
   - Encrypting, decrypting and deferred states are reported, not fought. Enabling while decrypting fails and
     says to wait; a deferral already configured for the same user is left as it is.
+  - "The new key survives any interruption (a killed controller, a dropped connection, a cancelled job): a marker
+    is written on the Mac before C(fdesetup enable) runs, the key replaces it on the Mac's disk before it is handed
+    to the controller, and that copy is removed only after the controller has escrowed and validated the key. The
+    next run escrows a key left there first (RV(collected_pending)); if only the marker is left on an encrypted Mac,
+    the key was lost with a killed process, and the action plugin rotates and escrows a new one (it keeps the
+    escrowed key when that one still unlocks the Mac)."
+  - When fdesetup's output (which may hold the key) is quoted in a failure, it is withheld; a key printed by a
+    failing enable is still escrowed.
   - When FileVault was enabled but the key could not be escrowed, the task fails and says how to recover; the key
     stays valid on the Mac (any FileVault user can still unlock it), and M(macops.tokens.filevault_recovery_key)
     with O(macops.tokens.filevault_recovery_key#module:force=true) rotates and escrows a new one.
@@ -170,6 +178,10 @@ key_fingerprint:
   description: The first 16 hexadecimal digits of the SHA-256 of the escrowed key, to match a key without showing it.
   returned: when a key was escrowed
   type: str
+collected_pending:
+  description: Whether the task escrowed a key an interrupted run had left on the Mac (nothing else is done then).
+  returned: when such a key was found
+  type: bool
 diff:
   description: The FileVault state and users before and after.
   returned: when diff mode is on
@@ -312,16 +324,17 @@ def enable(module, runner, model, result):
     args = ["enable", "-inputplist", "-outputplist"]
     if p["institutional_key"]:
         args += ["-certificate", p["institutional_key"]]
-    run = runner.run("fdesetup", args, ok_codes=None, data=F.input_plist(p["user"], p["password"], additional))
+    run, doc = F.run_keeping_key(module, runner, args, F.input_plist(p["user"], p["password"], additional),
+                                 "enable", result)
     if run.rc == 24:
         return  # enabled meanwhile: the state re-read decides
     if run.rc != 0:
-        F.fail_tool(module, run, "enabling FileVault failed")
-    doc = F.key_document(runner, run)
-    if doc.get("RecoveryKey"):
-        # For the action plugin only: it escrows the key and removes it from the result.
-        result["recovery_key"] = doc["RecoveryKey"]
-        result["recovery_key_info"] = dict((k, v) for k, v in doc.items() if k != "RecoveryKey")
+        F.fail_tool(module, run, "enabling FileVault failed%s" % (
+            "; the key it printed is escrowed before this task fails" if doc.get("RecoveryKey") else ""), **result)
+    if not doc.get("RecoveryKey"):
+        result.setdefault("warnings", []).append(
+            "fdesetup enable exited 0 but printed no recovery key: no key was escrowed. Once FileVault is on, run "
+            "macops.tokens.filevault_recovery_key (it rotates the key, since this run left a marker on the Mac)")
 
 
 def disable(module, runner, model):
@@ -380,9 +393,17 @@ def main():
     )
     p = module.params
     before = read_mac(module, PARTS)
+    runner = Runner(module, timeout=p["timeout"])
+    waiting = F.collect_pending(module, runner, before)
+    if waiting.get("recovery_key"):
+        # A key an interrupted run left on the Mac: escrow it first; nothing else is done in this run.
+        module.exit_json(changed=True, actions=[waiting["action"]], escrowed=False, filevault=before["filevault"],
+                         **waiting["result"])
     actions = plan_enable(module, before) if p["state"] == "enabled" else plan_disable(module, before)
     result = {"changed": bool(actions), "actions": actions, "escrowed": False}
-    runner = Runner(module, timeout=p["timeout"])
+    if waiting.get("marker") and p["state"] == "enabled" and p["user"] and p["password"]:
+        result["key_lost"] = True  # the action plugin rotates the key: the one an interrupted run created is lost
+        result.setdefault("warnings", []).append(waiting["action"])
     try:
         if actions and p["user"] and p["password"]:
             # The user holds a token (checked above), so this check cannot grant a first token.

@@ -20,6 +20,12 @@ description:
     escrows the new key exactly as M(macops.tokens.filevault) does (encrypted, 0600, atomic, read back, validated on
     the Mac); the replaced file is kept with a C(.superseded-) suffix, never deleted.
   - The key never appears in the task result, only RV(key_fingerprint).
+  - "A new key survives any interruption: before C(changerecovery) runs, a marker is written to
+    C(/Library/Application Support/macops.tokens/) on the Mac (root only, on the volume FileVault encrypts); the new
+    key replaces the marker before it is handed to the controller, and that copy is removed only once the controller
+    has escrowed, read back and validated the key. The next run escrows a key left there (RV(collected_pending)); a
+    marker left alone on an encrypted Mac means the key was lost with a killed process, and the key is rotated
+    without O(force) (RV(pending)). See the collection's docs/security.md."
   - FileVault must be on (or encrypting); otherwise the task fails and says to enable it first.
 author:
   - macops.tokens maintainers (@macops)
@@ -55,6 +61,11 @@ options:
         the key it has just read back from escrow.
     type: bool
     default: false
+  confirm_pending:
+    description:
+      - For the collection's action plugins only, with O(validate_only=true) - the fingerprint of the key the
+        controller has escrowed and validated; the copy the Mac keeps of that key for the handshake is removed.
+    type: str
 attributes:
   action:
     description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the
@@ -107,6 +118,20 @@ escrowed:
       new one written, read back and validated).
   returned: always
   type: bool
+collected_pending:
+  description: Whether a key an interrupted run left on the Mac was (or in check mode would be) escrowed instead of
+    rotating.
+  returned: when such a key was found
+  type: bool
+pending:
+  description: Whether an interrupted run of this collection left only its marker, so the current key is held by
+    nobody and is rotated without O(force).
+  returned: when FileVault is on and no key was collected
+  type: bool
+pending_cleared:
+  description: With O(validate_only) and O(confirm_pending), whether the Mac's copy of that key is gone.
+  returned: with O(confirm_pending)
+  type: bool
 escrow_file:
   description: The controller path of the vault-encrypted escrow file.
   returned: when a key is escrowed
@@ -141,6 +166,7 @@ def main():
             force=dict(type="bool", default=False),
             recovery_key=dict(type="str", no_log=True),
             validate_only=dict(type="bool", default=False),
+            confirm_pending=dict(type="str"),
             timeout=dict(type="int", default=60),
         ),
         required_together=[("user", "password")],
@@ -160,7 +186,15 @@ def main():
             result["valid"] = F.well_formed_key(key) and F.validate_key(runner, key.strip())
         if p["validate_only"]:
             result["reason"] = "validated the key given" if result["valid"] else "the key given does not validate"
+            if result["valid"] and p["confirm_pending"]:
+                # The controller holds a validated copy: the Mac's copy of that key (and only that key) goes.
+                result["pending_cleared"] = F.pending.clear(p["confirm_pending"])
             module.exit_json(**result)
+        waiting = F.collect_pending(module, runner, model)
+        if waiting.get("recovery_key"):
+            result.update(waiting["result"], changed=True, reason=waiting["action"])
+            module.exit_json(**result)
+        result["pending"] = bool(waiting.get("marker"))
         if key is None:
             result["reason"] = "no key is escrowed for this Mac"
         elif not result["valid"]:
@@ -169,8 +203,12 @@ def main():
         elif p["force"]:
             result["reason"] = "force=true"
         else:
+            if waiting.get("marker") and not module.check_mode:
+                F.pending.clear()  # an interrupted rotation that never changed the key: the escrowed one still unlocks
             result["reason"] = "the escrowed key is valid"
             module.exit_json(**result)
+        if waiting.get("marker"):
+            result["reason"] += "; " + waiting["action"]
         if p["user"]:
             user = find_user(model, p["user"])
             if user is None or not user["filevault_user"]:
@@ -190,19 +228,18 @@ def main():
                               "after": {"valid_key_escrowed": True}}
         if module.check_mode:
             module.exit_json(**result)
-        run = runner.run("fdesetup", ["changerecovery", "-personal", "-inputplist", "-outputplist"], data=data,
-                         ok_codes=None)
+        run, doc = F.run_keeping_key(module, runner, ["changerecovery", "-personal", "-inputplist",
+                                                      "-outputplist"], data, "changerecovery", result)
         if run.rc != 0:
-            F.fail_tool(module, run, "the recovery key could not be changed", **result)
-        doc = F.key_document(runner, run)
+            F.fail_tool(module, run, "the recovery key could not be changed%s" % (
+                "; the key it printed is escrowed before this task fails" if doc.get("RecoveryKey") else ""),
+                **result)
     except ToolError as exc:
         module.fail_json(msg=str(exc), **dict(exc.details(), **result))
     if not doc.get("RecoveryKey"):
         module.fail_json(msg="fdesetup changerecovery exited 0 but printed no recovery key; the old key may no longer "
-                             "be valid: run this again with force=true", **result)
-    # For the action plugin only: it escrows the key, validates it and removes it from the result.
-    result["recovery_key"] = doc["RecoveryKey"]
-    result["recovery_key_info"] = dict((k, v) for k, v in doc.items() if k != "RecoveryKey")
+                             "be valid: run this task again (it rotates again, since this run left a marker)",
+                         **result)
     module.exit_json(**result)
 
 

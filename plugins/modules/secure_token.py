@@ -167,19 +167,66 @@ SYSADMINCTL_ERRORS = {
 }
 
 
-def sysadminctl(module, runner, verb, user, admin, user_password, admin_password):
+def sysadminctl(module, runner, verb, user, admin, user_password, admin_password, cleanup=None):
+    """Run a token verb with both passwords on stdin; fail on a known error text, after ``cleanup`` (a callable
+    returning an extra sentence or None) has run, so nothing this task changed is left behind by a failure."""
     data = "%s\n%s\n" % (admin_password, user_password)  # mkuser's order: the administrator's line first
-    result = runner.run("sysadminctl", [verb, user, "-password", "-", "-adminUser", admin, "-adminPassword", "-"],
-                        data=data, ok_codes=None)
+    try:
+        result = runner.run("sysadminctl", [verb, user, "-password", "-", "-adminUser", admin, "-adminPassword",
+                                            "-"], data=data, ok_codes=None)
+    except ToolError as exc:
+        extra = cleanup() if cleanup else None
+        module.fail_json(msg=str(exc) + ("; " + extra if extra else ""), **exc.details())
+    extra = cleanup() if cleanup else None
     code = P.sysadminctl_error(result.err + "\n" + result.out)
-    if code:
-        module.fail_json(msg=SYSADMINCTL_ERRORS[code] % {"admin": admin, "user": user}, cmd=result.command,
-                         rc=result.rc, stderr=result.err)
+    if code or extra:
+        msg = SYSADMINCTL_ERRORS[code] % {"admin": admin, "user": user} if code else "the grant command ran"
+        module.fail_json(msg=msg + ("; " + extra if extra else ""), cmd=result.command, rc=result.rc,
+                         stderr=result.err)
     return result
+
+
+def admin_members(runner):
+    """The admin group's members, read again now (a reply without root is a failed read, never a fact)."""
+    return set(runner.read("dscl", [".", "-read", "/Groups/admin", "GroupMembership"], P.parse_admin_group))
 
 
 def set_admin(runner, name, add):
     runner.run("dseditgroup", ["-o", "edit", "-a" if add else "-d", name, "-t", "user", "admin"])
+
+
+def promote(module, runner, name, result):
+    """Add ``name`` to admin for the grant; True only when this run added it, proven by reading the group again."""
+    if name in admin_members(runner):
+        module.fail_json(msg="admin_user %s is a member of the admin group when read again, although the first read "
+                             "said it was not; the admin group is left alone and nothing was changed: run again"
+                             % name, **result)
+    try:
+        set_admin(runner, name, add=True)
+    except ToolError as exc:
+        left = demote(runner, name) if name in admin_members(runner) else None
+        module.fail_json(msg="adding %s to the admin group for the grant failed (%s)%s" % (
+            name, exc, "; " + left if left else "; the admin group is as it was"), **dict(exc.details(), **result))
+    if name not in admin_members(runner):
+        module.fail_json(msg="dseditgroup did not add %s to the admin group (read again: not a member); nothing "
+                             "else was changed" % name, **result)
+    result["promoted"] = True
+    return True
+
+
+def demote(runner, name):
+    """Undo promote(): remove ``name`` from admin and prove it by reading again; a failure is reported, never hidden."""
+    try:
+        set_admin(runner, name, add=False)
+        still = name in admin_members(runner)
+    except ToolError as exc:
+        still, cause = None, str(exc)
+    else:
+        cause = "read again, it is still a member"
+    if still is False:
+        return None
+    return ("%s was added to the admin group for the grant by this task and could not be removed again (%s): remove "
+            "it with 'dseditgroup -o edit -d %s -t user admin'" % (name, cause, name))
 
 
 def main():
@@ -251,15 +298,9 @@ def main():
             sysadminctl(module, runner, "-secureTokenOff", name, plan["grantor"], p["user_password"] or "",
                         p["admin_password"])
         else:
-            if plan["promote"]:
-                set_admin(runner, plan["grantor"], add=True)
-                result["promoted"] = True
-            try:
-                sysadminctl(module, runner, "-secureTokenOn", name, plan["grantor"], p["user_password"],
-                            p["admin_password"])
-            finally:
-                if plan["promote"]:
-                    set_admin(runner, plan["grantor"], add=False)
+            added = plan["promote"] and promote(module, runner, plan["grantor"], result)
+            sysadminctl(module, runner, "-secureTokenOn", name, plan["grantor"], p["user_password"],
+                        p["admin_password"], cleanup=(lambda: demote(runner, plan["grantor"])) if added else None)
             if plan["action"] == "grant_both":
                 result["first_token_rule"] = plan["rule"]
                 result["granted_also"] = [plan["grantor"]]

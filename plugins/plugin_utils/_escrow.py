@@ -10,13 +10,18 @@ One file per Mac, ``<escrow_dir>/<inventory_hostname>.recovery-key.vault``: a YA
 (key, serial number, hardware UUID, enabling user, dates) encrypted with ansible-vault. It is
 written to a temporary file in the same directory (created 0600, already encrypted), flushed
 to disk and renamed over the old one, so a reader sees the old file or the new one, never half
-of either. A replaced file is renamed with a ``.superseded-<UTC time>`` suffix and kept: an
-escrow never loses a key. The key appears in no result, log or unencrypted file.
+of either. A replaced file is kept under a ``.superseded-<UTC time>[-<pid>-<n>]`` name made with an
+exclusive hard link, and writers for one Mac take turns under a lock file (``.<host>.lock``, empty):
+two runs in the same second never overwrite each other's keys. The key appears in no result, log or
+unencrypted file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import errno
+import fcntl
 import hashlib
 import os
 import re
@@ -76,6 +81,32 @@ class Escrow(object):
                 return vault_id, secret
         return self.secrets[0]
 
+    @contextlib.contextmanager
+    def locked(self, host):
+        """An exclusive lock per Mac across processes (two runs, or two forks, escrowing for one Mac)."""
+        lock = os.path.join(self.dir, "." + _SAFE.sub("_", host) + ".lock")
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    @staticmethod
+    def _keep(path, now):
+        """Keep the file being replaced under a name nobody else can have taken: a hard link made exclusively."""
+        stamp = now.strftime("%Y%m%dT%H%M%SZ")
+        for n in range(1, 10000):
+            kept = "%s.superseded-%s-%d-%d" % (path, stamp, os.getpid(), n) if n > 1 else "%s.superseded-%s" % (
+                path, stamp)
+            try:
+                os.link(path, kept)  # fails when the name exists: never overwrites a kept key
+                return kept
+            except OSError as exc:
+                if exc.errno != errno.EEXIST:
+                    raise
+        raise EscrowError("no free name to keep the replaced escrow file %s under; nothing was replaced" % path)
+
     def read(self, host):
         """The escrowed document for ``host``, or None when there is none."""
         path = escrow_path(self.dir, host)
@@ -118,13 +149,10 @@ class Escrow(object):
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            if os.path.exists(path):
-                kept, n = "%s.superseded-%s" % (path, now.strftime("%Y%m%dT%H%M%SZ")), 1
-                while os.path.exists(kept):
-                    n += 1
-                    kept = "%s.superseded-%s-%d" % (path, now.strftime("%Y%m%dT%H%M%SZ"), n)
-                os.rename(path, kept)
-            os.rename(tmp, path)
+            with self.locked(host):  # writers for one Mac take turns: no replaced key is ever lost
+                if os.path.exists(path):
+                    self._keep(path, now)
+                os.rename(tmp, path)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -167,11 +195,16 @@ def escrow_new_key(action, task_vars, escrow, result):
     info = result.pop("recovery_key_info", None) or {}
     if key is None:
         return result
+    pending = result.pop("pending_fingerprint", None)
     host = task_vars.get("inventory_hostname", "localhost")
     recover = ("the new key is valid on the Mac but is not escrowed; FileVault users can still unlock the Mac. Fix "
                "the cause and run macops.tokens.filevault_recovery_key with force=true to rotate and escrow a new key")
     try:
-        path = escrow.write(host, key, info)
+        current = escrow.read(host)
+        if current and current.get("recovery_key") == key.strip():
+            path = escrow_path(escrow.dir, host)  # collected again after a run that escrowed it but was cut off
+        else:
+            path = escrow.write(host, key, info)
         readback = escrow.read(host)
     except Exception as exc:  # the key must not leak into the message: only the exception's type and text
         return dict(result, failed=True, escrowed=False,
@@ -182,12 +215,17 @@ def escrow_new_key(action, task_vars, escrow, result):
                     msg="the escrow file %s did not read back the key just written; %s" % (path, recover))
     check = execute_quietly(
         action, "macops.tokens.filevault_recovery_key",
-        {"escrow_dir": escrow.dir, "recovery_key": readback["recovery_key"], "validate_only": True,
-         "timeout": action._task.args.get("timeout", 60)}, task_vars)
+        dict({"escrow_dir": escrow.dir, "recovery_key": readback["recovery_key"], "validate_only": True,
+              "timeout": action._task.args.get("timeout", 60)}, **({"confirm_pending": pending} if pending else {})),
+        task_vars)
     result.update(escrow_file=path, key_fingerprint=fingerprint(key))
     if check.get("failed") or not check.get("valid"):
         return dict(result, failed=True, escrowed=False,
                     msg="the key read back from %s does not validate on the Mac (%s); %s" % (
                         path, check.get("msg") or "fdesetup validaterecovery said false", recover))
     result["escrowed"] = True
+    if pending and not check.get("pending_cleared"):
+        result.setdefault("warnings", []).append(
+            "the key is escrowed and valid, but the Mac's copy kept for the handshake was not removed; the next run "
+            "removes it")
     return result

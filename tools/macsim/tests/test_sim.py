@@ -214,7 +214,12 @@ def test_fleet_up_every_shipped_host_answers_ping_with_and_without_become(fleet_
             results = _ansible(str(inventory), "ansible.builtin.ping", become=become)
             for host, info in doc["hosts"].items():
                 if _no_python(info):
-                    assert results[host]["_event"] == "runner_on_failed", (host, results[host])
+                    # No /usr/bin/python3 before 10.15: the module cannot run. With pipelining the shell may exit
+                    # before ansible has written the module to its stdin, which ansible reports as unreachable
+                    # (broken pipe) rather than failed; both are a refusal, never a pong.
+                    event = results[host]["_event"]
+                    assert event in ("runner_on_failed", "runner_on_unreachable"), (host, results[host])
+                    assert "ping" not in results[host], (host, results[host])
                 else:
                     assert results[host].get("ping") == "pong", (host, results[host])
         for become in (True, False):  # the read-only tools answer any user, as on a Mac

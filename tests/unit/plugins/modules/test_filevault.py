@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import plistlib
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.macops.tokens.plugins.module_utils import _filevault, _runner
+from ansible_collections.macops.tokens.plugins.module_utils import _filevault, _pending, _runner
 from ansible_collections.macops.tokens.plugins.modules import filevault, filevault_recovery_key
 from ansible_collections.macops.tokens.tests.unit.plugins.modules.test_info_modules import (
     ALICE, BOB, HEALTHY, SHADOW, crypto, record)
@@ -53,8 +54,9 @@ def key_plist(key, change=False):
 class FakeFdesetup(object):
     """The read commands answer from ``state`` (a table); fdesetup verbs act and switch to ``after``."""
 
-    def __init__(self, state, after=None, rc=0, key=KEY, valid_key=KEY):
+    def __init__(self, state, after=None, rc=0, key=KEY, valid_key=KEY, printed=None):
         self.state, self.after, self.rc, self.key, self.valid_key = state, after or state, rc, key, valid_key
+        self.printed = printed  # (rc, stdout, stderr) the key-printing verbs answer with, after acting
         self.calls, self.stdin = [], []
 
     def run_command(self, args, data=None, **kwargs):
@@ -67,6 +69,8 @@ class FakeFdesetup(object):
             if self.rc:
                 return self.rc, "", "Error: something\n"
             self.state = self.after
+            if self.printed is not None and verb in ("enable", "changerecovery"):
+                return self.printed
             if verb == "enable" and "-outputplist" in argv:
                 return 0, key_plist(self.key), ""
             if verb == "changerecovery":
@@ -275,3 +279,118 @@ def test_full_disk_access_probe():
     assert _filevault.full_disk_access(opener(errno.EPERM)) is False
     assert _filevault.full_disk_access(opener(errno.EACCES)) is False
     assert _filevault.full_disk_access(opener(errno.ENOENT)) is None
+
+
+# ---- a recovery key survives every failure and interruption (issue 10) ---------------------------
+def _held(result):
+    """What the task result would show once the action plugin has taken the key out."""
+    shown = dict(result)
+    for name in ("recovery_key", "recovery_key_info", "pending_fingerprint"):
+        shown.pop(name, None)
+    return json.dumps(shown)
+
+
+@pytest.mark.parametrize("rc,stderr", [(1, ""), (26, "Error: a keychain error occurred.\n"),
+                                       (99, "key %s printed in an error line\n" % KEY)])
+def test_a_key_printed_by_a_failing_enable_is_withheld_and_handed_over(monkeypatch, capsys, pending_dir, rc, stderr):
+    """Defect 2: the failure message once quoted fdesetup's stdout, key included."""
+    fake = FakeFdesetup(OFF, after=HEALTHY, printed=(rc, key_plist(KEY), stderr))
+    result = run(monkeypatch, capsys, filevault, ADMIN, fake)
+    assert result["failed"] and "escrowed before this task fails" in result["msg"]
+    assert KEY not in _held(result) and "DLEV" not in _held(result)
+    assert result["recovery_key"] == KEY and result["pending_fingerprint"] == _pending.fingerprint(KEY)
+    assert _pending.read()["RecoveryKey"] == KEY  # kept on the Mac until the controller confirms
+
+
+def test_a_failing_rotation_withholds_its_output_too(monkeypatch, capsys):
+    fake = FakeFdesetup(HEALTHY, key=NEW_KEY, printed=(26, key_plist(NEW_KEY, change=True), ""))
+    result = run(monkeypatch, capsys, filevault_recovery_key, dict(KEY_ARGS, force=True, recovery_key=KEY, **ADMIN),
+                 fake)
+    assert result["failed"] and NEW_KEY not in _held(result) and result["recovery_key"] == NEW_KEY
+
+
+def test_enable_without_a_key_plist_warns_and_leaves_the_marker(monkeypatch, capsys):
+    """Defect 3: FileVault came on, no key arrived, and the task said nothing."""
+    fake = FakeFdesetup(OFF, after=HEALTHY, printed=(0, "", ""))
+    result = run(monkeypatch, capsys, filevault, ADMIN, fake)
+    assert result["changed"] and not result["escrowed"] and "recovery_key" not in result
+    assert any("printed no recovery key" in w for w in result["warnings"])
+    assert _pending.read()["state"] == "started"  # the next run knows the key was lost and rotates it
+
+
+def test_the_key_is_on_the_macs_disk_before_the_module_returns(monkeypatch, capsys):
+    fake = FakeFdesetup(OFF, after=HEALTHY)
+    result = run(monkeypatch, capsys, filevault, ADMIN, fake)
+    kept = _pending.read()
+    assert kept["state"] == "key" and kept["RecoveryKey"] == KEY and kept["verb"] == "enable"
+    assert kept["SerialNumber"] == "C02XXXX" and result["recovery_key"] == KEY
+    assert oct(os.stat(_pending.DIRECTORY).st_mode & 0o777) == "0o700"
+    assert oct(os.stat(os.path.join(_pending.DIRECTORY, _pending.NAME)).st_mode & 0o777) == "0o600"
+
+
+def test_a_key_left_by_an_interrupted_run_is_collected_first(monkeypatch, capsys):
+    _pending.begin("enable")
+    _pending.store({"RecoveryKey": KEY, "SerialNumber": "C02XXXX"}, "enable")
+    fake = FakeFdesetup(HEALTHY)
+    result = run(monkeypatch, capsys, filevault, ADMIN, fake)
+    assert result["changed"] and result["collected_pending"] and result["recovery_key"] == KEY
+    assert "collect the recovery key an interrupted run (enable" in result["actions"][0] and verbs(fake) == []
+    checked = run(monkeypatch, capsys, filevault, ADMIN, FakeFdesetup(HEALTHY), check=True)
+    assert checked["changed"] and checked["actions"][0].startswith("would collect") and "recovery_key" not in checked
+    assert _pending.read()["RecoveryKey"] == KEY  # only a confirmed escrow removes it
+
+
+def test_a_left_key_that_no_longer_unlocks_is_removed(monkeypatch, capsys):
+    _pending.store({"RecoveryKey": "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF"}, "changerecovery")
+    result = run(monkeypatch, capsys, filevault_recovery_key, dict(KEY_ARGS, recovery_key=KEY), FakeFdesetup(HEALTHY))
+    assert not result["changed"] and result["valid"] and _pending.read() is None
+
+
+def test_a_marker_alone_on_an_encrypted_mac_means_the_key_was_lost(monkeypatch, capsys):
+    _pending.begin("enable")
+    result = run(monkeypatch, capsys, filevault, ADMIN, FakeFdesetup(HEALTHY))
+    assert result["key_lost"] and "nobody holds the current key" in result["warnings"][0]
+    fake = FakeFdesetup(HEALTHY, key=NEW_KEY)
+    rotated = run(monkeypatch, capsys, filevault_recovery_key, dict(KEY_ARGS, **ADMIN), fake)
+    assert rotated["changed"] and rotated["recovery_key"] == NEW_KEY and "interrupted run" in rotated["reason"]
+    assert _pending.read()["RecoveryKey"] == NEW_KEY
+
+
+def test_a_marker_with_a_valid_escrowed_key_is_only_removed(monkeypatch, capsys):
+    _pending.begin("changerecovery")  # a rotation that failed before the key changed
+    fake = FakeFdesetup(HEALTHY)
+    result = run(monkeypatch, capsys, filevault_recovery_key, dict(KEY_ARGS, recovery_key=KEY, **ADMIN), fake)
+    assert not result["changed"] and result["valid"] and verbs(fake) == [] and _pending.read() is None
+
+
+def test_only_a_confirmed_fingerprint_removes_the_macs_copy(monkeypatch, capsys):
+    _pending.store({"RecoveryKey": KEY}, "enable")
+    args = dict(KEY_ARGS, recovery_key=KEY, validate_only=True, confirm_pending=_pending.fingerprint(NEW_KEY))
+    result = run(monkeypatch, capsys, filevault_recovery_key, args, FakeFdesetup(HEALTHY))
+    assert result["valid"] and result["pending_cleared"] is False and _pending.read()["RecoveryKey"] == KEY
+    args["confirm_pending"] = _pending.fingerprint(KEY)
+    result = run(monkeypatch, capsys, filevault_recovery_key, args, FakeFdesetup(HEALTHY))
+    assert result["pending_cleared"] is True and _pending.read() is None
+
+
+def test_a_new_key_never_replaces_one_still_waiting(monkeypatch, capsys):
+    _pending.store({"RecoveryKey": KEY}, "enable")
+    with pytest.raises(_pending.PendingError):
+        _pending.begin("changerecovery")
+    assert _pending.read()["RecoveryKey"] == KEY
+
+
+def test_an_unreadable_pending_file_is_reported_not_ignored(monkeypatch, capsys, pending_dir):
+    pending_dir.mkdir()
+    (pending_dir / _pending.NAME).write_text("{not json")
+    result = run(monkeypatch, capsys, filevault, ADMIN, FakeFdesetup(HEALTHY))
+    assert result["failed"] and "not readable JSON" in result["msg"] and "it may hold a recovery key" in result["msg"]
+
+
+def test_hang_up_and_termination_are_held_off_while_the_key_exists_only_in_memory():
+    import signal
+    with _pending.held_off():
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGHUP)
+        held = signal.getsignal(signal.SIGTERM)
+    assert held == signal.SIG_IGN and signal.getsignal(signal.SIGTERM) != signal.SIG_IGN

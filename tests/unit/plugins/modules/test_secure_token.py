@@ -32,9 +32,10 @@ class FakeMac(object):
     """Reads answer from ``before`` until a change takes effect, then from ``after``."""
 
     def __init__(self, before, after, passwords, sysadminctl_err=DONE, takes=True, preboot=PREBOOT):
-        self.state, self.after = before, after
+        self.state, self.after = dict(before), dict(after)
         self.passwords, self.sysadminctl_err, self.takes, self.preboot = passwords, sysadminctl_err, takes, preboot
         self.calls, self.stdin = [], []
+        self.group_edits = "edit"
 
     def run_command(self, args, data=None, **kwargs):
         tool = args[0].rsplit("/", 1)[-1]
@@ -45,13 +46,30 @@ class FakeMac(object):
                 self.state = self.after
             return 0, "", self.sysadminctl_err  # exit 0 whatever happened, as the real tool
         if tool == "dseditgroup":
-            return 0, "", ""
+            return self.edit_group(args)
         if tool == "diskutil" and args[2] == "updatePreboot":
             return 0, self.preboot, ""
         key = tuple([tool] + args[1:])
         if key[:4] == ("dscl", ".", "-readall", "/Users"):
             key = key[:4]
         return 0, self.state[key], ""
+
+    def edit_group(self, args):
+        """``dseditgroup -o edit -a|-d NAME -t user admin`` changes what the admin group read answers."""
+        if self.group_edits is None:
+            return 0, "", ""
+        key = ("dscl", ".", "-read", "/Groups/admin", "GroupMembership")
+        members = self.state[key].split()[1:]
+        name = args[4]
+        if self.group_edits == "fail":
+            return 64, "", "Record was not found.\n"
+        if args[3] == "-a" and name not in members:
+            members.append(name)
+        elif args[3] == "-d" and self.group_edits != "sticky":
+            members = [m for m in members if m != name]
+        for table in (self.state, self.after):
+            table[key] = "GroupMembership: " + " ".join(members) + "\n"
+        return 0, "", ""
 
     def converse(self, tool, args, answers, timeout=None):
         name, password = args[-1], answers[0][1]
@@ -150,3 +168,75 @@ def test_removal_needs_the_users_password_and_refuses_the_last_admin(monkeypatch
     result = run(monkeypatch, capsys, dict(ARGS, state="absent"), fake)
     assert result["changed"] and result["secure_token"] is False
     assert "sysadminctl -secureTokenOff" in tools(fake)
+
+
+ADMIN_READ = ("dscl", ".", "-read", "/Groups/admin", "GroupMembership")
+PROMOTE = {"user": "bob", "user_password": "bob-secret", "admin_user": "alice", "admin_password": "alice-secret",
+           "promote_grantor": True}
+
+
+@pytest.mark.parametrize("reply", ["", "\n", "GroupMembership:\n", "garbage\n", "GroupMembership: alice bob\n",
+                                   "RecordName: admin\n"], ids=["empty", "blank", "no-members", "garbage",
+                                                                  "no-root", "no-key"])
+def test_an_unreadable_admin_group_fails_and_no_membership_changes(monkeypatch, capsys, reply):
+    """Defect 1: an admin group read that lists nothing recognisable is a failed read, never 'not an admin'."""
+    before = dict(HEALTHY)
+    before[ADMIN_READ] = reply
+    fake = FakeMac(before, GRANTED, PASSWORDS)
+    result = run(monkeypatch, capsys, PROMOTE, fake)
+    assert result["failed"] and "/Groups/admin" in " ".join(result.get("cmd") or []) + result["msg"]
+    assert [c for c in fake.calls if c[0] in ("dseditgroup", "sysadminctl")] == []
+
+
+def test_an_administrator_is_never_removed_from_admin(monkeypatch, capsys):
+    """Defect 1: the grantor is an administrator after all (a second read says so): the group is left alone."""
+    before = dict(HEALTHY)
+    before[ADMIN_READ] = "GroupMembership: root bob\n"
+    fake = FakeMac(before, GRANTED, PASSWORDS)
+    reads = {"n": 0}
+    real = fake.run_command
+
+    def flapping(*call, **kwargs):  # set on the class by run(): the module comes first
+        args = call[-1]
+        if tuple(args[1:]) == ADMIN_READ[1:]:
+            reads["n"] += 1
+            if reads["n"] > 1:  # the module's own re-read before promoting: alice is an admin
+                return 0, "GroupMembership: root alice bob\n", ""
+        return real(args, **kwargs)
+
+    fake.run_command = flapping
+    result = run(monkeypatch, capsys, PROMOTE, fake)
+    assert result["failed"] and "left alone" in result["msg"]
+    assert [c for c in fake.calls if c[0] in ("dseditgroup", "sysadminctl")] == []
+
+
+def test_promotion_removed_only_when_this_run_added_it_and_proven(monkeypatch, capsys):
+    before = dict(HEALTHY)
+    before[ADMIN_READ] = "GroupMembership: root bob\n"
+    fake = FakeMac(before, GRANTED, PASSWORDS)
+    result = run(monkeypatch, capsys, PROMOTE, fake)
+    assert not result.get("failed"), result.get("msg")
+    assert result["promoted"] is True and fake.state[ADMIN_READ] == "GroupMembership: root bob\n"
+    reads = [i for i, c in enumerate(fake.calls) if tuple(c[1:]) == ADMIN_READ[1:]]
+    edits = [i for i, c in enumerate(fake.calls) if c[0] == "dseditgroup"]
+    assert len(edits) == 2 and any(edits[0] < r < edits[1] for r in reads) and reads[-1] > edits[1]
+
+
+def test_a_demotion_that_does_not_take_fails_the_task_naming_the_fix(monkeypatch, capsys):
+    before = dict(HEALTHY)
+    before[ADMIN_READ] = "GroupMembership: root bob\n"
+    fake = FakeMac(before, GRANTED, PASSWORDS)
+    fake.group_edits = "sticky"
+    result = run(monkeypatch, capsys, PROMOTE, fake)
+    assert result["failed"] and "could not be removed again" in result["msg"]
+    assert "dseditgroup -o edit -d alice -t user admin" in result["msg"]
+
+
+def test_a_failed_promotion_changes_nothing_else(monkeypatch, capsys):
+    before = dict(HEALTHY)
+    before[ADMIN_READ] = "GroupMembership: root bob\n"
+    fake = FakeMac(before, GRANTED, PASSWORDS)
+    fake.group_edits = "fail"
+    result = run(monkeypatch, capsys, PROMOTE, fake)
+    assert result["failed"] and "admin group is as it was" in result["msg"]
+    assert [c for c in fake.calls if c[0] == "sysadminctl"] == []

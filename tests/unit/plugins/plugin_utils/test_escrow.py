@@ -36,7 +36,8 @@ def test_write_read_back_mode_and_ciphertext(tmp_path):
     assert data.startswith(b"$ANSIBLE_VAULT;1.1;AES256") and KEY.encode() not in data
     doc = escrow.read("mac-01")
     assert doc["recovery_key"] == KEY and doc["serial_number"] == "C02XXXX" and doc["enabled_user"] == "alice"
-    assert sorted(os.listdir(tmp_path)) == ["mac-01.recovery-key.vault"]
+    assert sorted(os.listdir(tmp_path)) == [".mac-01.lock", "mac-01.recovery-key.vault"]
+    assert os.path.getsize(tmp_path / ".mac-01.lock") == 0
 
 
 def test_a_replaced_key_is_kept(tmp_path):
@@ -44,11 +45,38 @@ def test_a_replaced_key_is_kept(tmp_path):
     escrow.write("mac-01", KEY, INFO)
     escrow.write("mac-01", "77CW-QBNT-BXW6-7ZUR-5XJR-NF8A", dict(INFO, Change=True))
     escrow.write("mac-01", "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", INFO)
-    names = sorted(os.listdir(tmp_path))
+    names = sorted(n for n in os.listdir(tmp_path) if not n.startswith("."))
     assert names[0] == "mac-01.recovery-key.vault" and len(names) == 3
     kept = [_escrow.VaultLib(Loader()._vault.secrets).decrypt(open(tmp_path / n, "rb").read()) for n in names[1:]]
     assert any(KEY.encode() in k for k in kept) and any(b"77CW" in k for k in kept)
     assert escrow.read("mac-01")["recovery_key"] == "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF"
+
+
+def test_writers_for_one_mac_in_the_same_second_lose_no_key(tmp_path):
+    """Defect 4: concurrent writers once picked the same .superseded name and one key replaced another."""
+    import multiprocessing
+
+    escrow = _escrow.Escrow(Loader(), str(tmp_path))
+    escrow.write("mac-01", KEY, INFO)
+    keys = ["%04d-BBBB-CCCC-DDDD-EEEE-FFFF" % n for n in range(12)]
+    context = multiprocessing.get_context("fork")
+    start = context.Event()
+
+    def writer(key):
+        start.wait()
+        _escrow.Escrow(Loader(), str(tmp_path)).write("mac-01", key, INFO)
+
+    procs = [context.Process(target=writer, args=(k,)) for k in keys]
+    for proc in procs:
+        proc.start()
+    start.set()
+    for proc in procs:
+        proc.join(30)
+        assert proc.exitcode == 0
+    names = [n for n in os.listdir(tmp_path) if not n.startswith(".")]
+    held = {_escrow.yaml_load(_escrow.VaultLib(Loader()._vault.secrets).decrypt(open(tmp_path / n, "rb").read())
+                              .decode())["recovery_key"] for n in names}
+    assert held == set(keys) | {KEY} and len(names) == len(keys) + 1
 
 
 def test_host_names_cannot_escape_the_directory(tmp_path):
