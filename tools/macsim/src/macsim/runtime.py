@@ -179,6 +179,12 @@ def run_tool(tool: str, host_dir: str, argv: list, impl: Callable[[Ctx], int], *
     try:
         state = store.load()
         found = _matching_fault(state, tool, argv)
+        linger = 0.0
+        if found and found[1]["kind"] == "linger":
+            linger = found[1]["seconds"]
+            record["fault"] = "linger"
+            _consume_fault(store, tool, argv)
+            found = None
         if found:
             fault = found[1]
             record["fault"] = fault["kind"]
@@ -226,6 +232,10 @@ def run_tool(tool: str, host_dir: str, argv: list, impl: Callable[[Ctx], int], *
             finally:
                 if real_tty is not None and tty is True:
                     real_tty.close()
+        if linger:  # the change is saved and the output written; the caller waits for the exit
+            stdout.flush()
+            stderr.flush()
+            time.sleep(linger)
         return code
     except StateError as exc:
         stderr.write(f"macsim: {tool}: the simulated Mac's state is invalid: {exc}\n")

@@ -22,7 +22,7 @@ ENROLLMENTS = ("none", "ade", "device_enrollment", "user_enrollment")
 FV_STATES = ("off", "on", "encrypting", "decrypting", "deferred")
 PYTHON_KINDS = ("auto", "clt", "stub", "none", "managed")
 BT_AUTH = ("allowed", "disallowed", "not_supported")
-FAULT_KINDS = ("hang", "crash", "garbage", "latency", "canned")
+FAULT_KINDS = ("hang", "crash", "garbage", "latency", "canned", "linger")
 TOOLS = ("sysadminctl", "fdesetup", "profiles", "diskutil", "dscl", "dsmemberutil", "dseditgroup",
          "sw_vers", "uname", "sysctl", "python3")
 VERSION_RE = re.compile(r"^(10\.(13|14|15)|1[1-9]|2[0-9])(\.\d+){0,2}$")
@@ -296,8 +296,10 @@ FAULT = {
     "tool": F(str, "the tool the fault applies to", required=True, choices=TOOLS),
     "match": F(list, "argv words that must all be present for the fault to fire (empty: every call)", default=[],
                item_type=str),
-    "kind": F(str, "hang, crash, garbage, latency or canned", required=True, choices=FAULT_KINDS),
-    "seconds": F(float, "latency or hang duration", default=3600.0),
+    "kind": F(str, "hang, crash, garbage, latency, canned, or linger (the tool acts and prints, then waits "
+                   "before it exits: a window in which the change is made but the caller has no answer yet)",
+              required=True, choices=FAULT_KINDS),
+    "seconds": F(float, "latency, hang or linger duration", default=3600.0),
     "exit_code": F(int, "exit code of crash and canned faults", default=1),
     "stdout": F(str, "canned stdout", default=""),
     "stderr": F(str, "canned stderr, or the crash message", default=""),
