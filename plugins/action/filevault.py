@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.macops.tokens.plugins.plugin_utils._redact import redact_task_source
 from ansible_collections.macops.tokens.plugins.plugin_utils._escrow import (
     Escrow, EscrowError, escrow_new_key, execute_quietly)
 
@@ -17,6 +18,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
+        redact_task_source(self._task)  # before anything can fail
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         args = self._task.args

@@ -20,7 +20,9 @@ options:
     description:
       - A mapping of host name to a dictionary with C(trust) (the module's result, or V(null)), C(error) (why the
         Mac could not be read, or V(null)), C(trust_before) (an earlier reading, optional) and C(outcomes) (a list of
-        what remediation did or left, optional).
+        what remediation did or left, optional), and C(stopped) (true when a remediation began on the Mac but did not
+        reach its end: the connection died or a task failed; such a Mac is counted unreachable or failed, never
+        fine).
     type: dict
     required: true
   generated:
@@ -45,7 +47,7 @@ SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
 
 def _status(trust, error):
-    if trust is None:
+    if trust is None or trust.get("stopped"):
         return "unreachable or failed"
     worst = min([SEVERITY_RANK.get(f["severity"], 3) for f in trust.get("findings", [])] or [3])
     return {0: "critical", 1: "warning", 2: "info"}.get(worst, "healthy")
@@ -57,7 +59,15 @@ def _row(host, entry):
         trust = None
     error = entry.get("error")
     outcomes = entry.get("outcomes") or []
-    row = {"host": host, "status": _status(trust, error), "error": None if trust else (error or "no reading"),
+    if not error and entry.get("stopped"):
+        # The connection died or a task failed part-way through a remediation: never summarised as fine.
+        done = [o.get("detail") for o in outcomes if o.get("status") == "changed"]
+        error = ("the run stopped on this Mac before it finished (unreachable, or a task failed)%s; run again"
+                 % ("; done before it stopped: " + "; ".join(done) if done else ""))
+        trust = None if trust is None else dict(trust, stopped=True)
+    stopped = bool(trust and trust.get("stopped"))
+    row = {"host": host, "status": _status(trust, error),
+           "error": error if stopped else (None if trust else (error or "no reading")),
            "outcomes": outcomes,
            "changed": [o for o in outcomes if o.get("status") == "changed"],
            "left": [o for o in outcomes if o.get("status") in ("left", "failed", "pending")]}

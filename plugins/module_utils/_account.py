@@ -15,6 +15,34 @@ from __future__ import annotations
 # macOS password prompts (readpassphrase: dscl -authonly, sysadminctl, profiles) take at most 128 bytes; a longer
 # password typed there fails as if it were wrong (mkuser's tests on 10.13 to 12).
 MAX_PROMPT_BYTES = 128
+# What any of Apple's command-line tools accepts at all: sysadminctl reads each password as one line from stdin, at
+# most 1023 bytes for the account and 1022 for the granting administrator on 10.14 and later; no secure prompt
+# takes 1024 bytes or more (mkuser's tests, 10.13 to 12). Longer passwords exist (the login window takes them), but
+# no tool this collection drives can be given one.
+MAX_TOOL_BYTES = 1022
+
+
+def password_problem(password):
+    """Why ``password`` cannot be handed to Apple's tools, or None. Never echoes the password."""
+    if password is None:
+        return None
+    if any(c in password for c in "\n\r\0"):
+        return ("it contains a line break or NUL character, which no macOS password prompt or stdin-reading tool "
+                "can take (they read one line); set a password without one on the Mac")
+    size = len(password.encode("utf-8"))
+    if size > MAX_TOOL_BYTES:
+        return ("it is %d bytes long, and macOS's command-line tools take at most %d (the login window takes longer "
+                "ones, the tools do not); use a shorter password for this account, or make the change at the Mac"
+                % (size, MAX_TOOL_BYTES))
+    return None
+
+
+def refuse_unusable_passwords(module, named):
+    """Fail before anything runs when a password cannot be used; ``named`` is (option, account, password)."""
+    for option, account, password in named:
+        problem = password_problem(password)
+        if problem:
+            module.fail_json(msg="%s (for %s) cannot be used: %s. Nothing was changed" % (option, account, problem))
 
 
 def password_ok(runner, name, password):
@@ -28,7 +56,18 @@ def password_ok(runner, name, password):
 
 
 def require_password(module, runner, name, password):
-    """Fail the task, naming the account, when its password is refused; nothing has been changed yet."""
+    """Fail the task, naming the account, when its password is refused; nothing has been changed yet.
+
+    A password longer than a prompt takes cannot be checked there (it would be refused as if wrong): it is left to
+    the tool that uses it, whose result is verified by re-reading the Mac.
+    """
+    problem = password_problem(password)
+    if problem:
+        module.fail_json(msg="the password given for %s cannot be used: %s. Nothing was changed" % (name, problem))
+    if len(password.encode("utf-8")) > MAX_PROMPT_BYTES:
+        module.warn("the password of %s is longer than the %d bytes a macOS password prompt takes, so it was not "
+                    "checked beforehand; the change is verified by reading the Mac again" % (name, MAX_PROMPT_BYTES))
+        return
     ok, result = password_ok(runner, name, password)
     if not ok:
         module.fail_json(msg="the password given for %s is wrong: dscl -authonly refused it (nothing was changed)"

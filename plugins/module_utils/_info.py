@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 
 from ansible_collections.macops.tokens.plugins.module_utils import _findings
-from ansible_collections.macops.tokens.plugins.module_utils._account import MAX_PROMPT_BYTES, password_ok
+from ansible_collections.macops.tokens.plugins.module_utils._account import (MAX_PROMPT_BYTES, password_ok,
+                                                                            password_problem)
 from ansible_collections.macops.tokens.plugins.module_utils._mac import gather
 from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
 from ansible_collections.macops.tokens.plugins.module_utils._tokens import authentication_grants_first_token, find_user
@@ -87,6 +88,8 @@ def verify_credentials(module, runner, model, credentials):
         elif authentication_grants_first_token(model, user):
             entry["reason"] = ("not checked: nobody holds a secure token, and authenticating %s could itself grant "
                                "the first token" % name)
+        elif password_problem(password):
+            entry["reason"] = "not checked: it cannot be used: %s" % password_problem(password)
         elif len(password.encode("utf-8")) > MAX_PROMPT_BYTES:
             entry["reason"] = ("not checked: longer than %d bytes, which macOS password prompts do not take"
                                % MAX_PROMPT_BYTES)

@@ -53,6 +53,11 @@ options:
     type: int
     default: 60
 attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the
+      controller.
+    support: full
+    details: The action plugin only keeps the passwords out of ansible-core's report of a failed task.
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
@@ -102,7 +107,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.macops.tokens.plugins.module_utils import _parsers as P
-from ansible_collections.macops.tokens.plugins.module_utils._account import require_password
+from ansible_collections.macops.tokens.plugins.module_utils._account import refuse_unusable_passwords, require_password
 from ansible_collections.macops.tokens.plugins.module_utils._info import read_mac
 from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
 from ansible_collections.macops.tokens.plugins.module_utils._tokens import find_user
@@ -163,6 +168,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    refuse_unusable_passwords(module, [("admin_password", p["admin_user"], p["admin_password"])])
     before = read_mac(module, PARTS)
     bt = before["bootstrap_token"]
     runner = Runner(module, timeout=p["timeout"])

@@ -75,6 +75,13 @@ options:
     type: str
     choices: [allowed, disallowed, unknown]
     default: unknown
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the
+      controller.
+    support: full
+    details: The action plugin only keeps the passwords given to O(verify_credentials) out of ansible-core's report
+      of a failed task.
 seealso:
   - module: macops.tokens.secure_token_info
   - module: macops.tokens.bootstrap_token_info

@@ -191,7 +191,7 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.macops.tokens.plugins.module_utils import _filevault as F
-from ansible_collections.macops.tokens.plugins.module_utils._account import require_password
+from ansible_collections.macops.tokens.plugins.module_utils._account import refuse_unusable_passwords, require_password
 from ansible_collections.macops.tokens.plugins.module_utils._info import read_mac
 from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
 from ansible_collections.macops.tokens.plugins.module_utils._tokens import find_user
@@ -332,9 +332,9 @@ def enable(module, runner, model, result):
         F.fail_tool(module, run, "enabling FileVault failed%s" % (
             "; the key it printed is escrowed before this task fails" if doc.get("RecoveryKey") else ""), **result)
     if not doc.get("RecoveryKey"):
-        result.setdefault("warnings", []).append(
-            "fdesetup enable exited 0 but printed no recovery key: no key was escrowed. Once FileVault is on, run "
-            "macops.tokens.filevault_recovery_key (it rotates the key, since this run left a marker on the Mac)")
+        module.warn("fdesetup enable exited 0 but printed no recovery key: no key was escrowed. Once FileVault is on, "
+                    "run macops.tokens.filevault_recovery_key (it rotates the key, since this run left a marker on "
+                    "the Mac)")
 
 
 def disable(module, runner, model):
@@ -392,6 +392,8 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    refuse_unusable_passwords(module, [("password", p["user"], p["password"])] + [
+        ("users[%d].password" % i, e["name"], e["password"]) for i, e in enumerate(p["users"])])
     before = read_mac(module, PARTS)
     runner = Runner(module, timeout=p["timeout"])
     waiting = F.collect_pending(module, runner, before)
@@ -403,7 +405,7 @@ def main():
     result = {"changed": bool(actions), "actions": actions, "escrowed": False}
     if waiting.get("marker") and p["state"] == "enabled" and p["user"] and p["password"]:
         result["key_lost"] = True  # the action plugin rotates the key: the one an interrupted run created is lost
-        result.setdefault("warnings", []).append(waiting["action"])
+        module.warn(waiting["action"])
     try:
         if actions and p["user"] and p["password"]:
             # The user holds a token (checked above), so this check cannot grant a first token.

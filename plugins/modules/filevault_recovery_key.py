@@ -149,6 +149,7 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.macops.tokens.plugins.module_utils import _filevault as F
+from ansible_collections.macops.tokens.plugins.module_utils._account import refuse_unusable_passwords
 from ansible_collections.macops.tokens.plugins.module_utils._info import read_mac
 from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
 from ansible_collections.macops.tokens.plugins.module_utils._tokens import find_user
@@ -173,6 +174,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    refuse_unusable_passwords(module, [("password", p["user"], p["password"])])
     model = read_mac(module, PARTS)
     fv = model["filevault"]
     runner = Runner(module, timeout=p["timeout"])

@@ -64,6 +64,11 @@ options:
     type: bool
     default: false
 attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the
+      controller.
+    support: full
+    details: The action plugin only keeps the passwords out of ansible-core's report of a failed task.
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
@@ -144,7 +149,7 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.macops.tokens.plugins.module_utils import _parsers as P
-from ansible_collections.macops.tokens.plugins.module_utils._account import require_password
+from ansible_collections.macops.tokens.plugins.module_utils._account import refuse_unusable_passwords, require_password
 from ansible_collections.macops.tokens.plugins.module_utils._info import read_mac
 from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
 from ansible_collections.macops.tokens.plugins.module_utils._tokens import (PlanError,
@@ -246,6 +251,8 @@ def main():
     )
     p = module.params
     name = p["user"]
+    refuse_unusable_passwords(module, [("user_password", name, p["user_password"]),
+                                       ("admin_password", p["admin_user"], p["admin_password"])])
     before = read_mac(module, PARTS)
     try:
         plan = (plan_grant(before, name, p["admin_user"], p["promote_grantor"]) if p["state"] == "present"

@@ -118,3 +118,23 @@ def test_fleet_report_counts_rows_and_errors():
     assert b["status"] == "healthy" and b["bootstrap_token"] == "escrowed" and b["error"] is None
     assert c["error"] == "unreachable: timed out" and c["status"] == "unreachable or failed"
     assert d["error"] == "no reading"
+
+
+def test_a_mac_dropped_mid_remediation_is_counted_failed_never_fine():
+    """Defect 5: a Mac whose connection died part-way was summarised as 'nothing changed' and counted nowhere."""
+    done = {"step": "cli_users", "status": "changed", "detail": "granted a secure token to kiosk"}
+    per_host = {
+        "dropped": {"trust": trust([user("a", True, True)], fv="on", escrowed=True), "stopped": True,
+                    "outcomes": [done]},
+        "dropped-early": {"trust": trust([user("a", True, True)]), "stopped": True},
+        "finished": {"trust": trust([user("a", True, True)], fv="on", escrowed=True), "stopped": False},
+    }
+    report = fleet_report(per_host)
+    rows = {m["host"]: m for m in report["macs"]}
+    assert report["counts"]["unreachable_or_failed"] == 2 and report["counts"]["read"] == 1
+    assert report["counts"]["healthy"] == 1
+    for host in ("dropped", "dropped-early"):
+        assert rows[host]["status"] == "unreachable or failed" and "stopped on this Mac" in rows[host]["error"]
+    assert "granted a secure token to kiosk" in rows["dropped"]["error"] and rows["dropped"]["changed"] == [done]
+    assert rows["dropped"]["macos"] == "14.5"  # what was read before it stopped is still shown
+    assert rows["finished"]["error"] is None and rows["finished"]["status"] == "healthy"

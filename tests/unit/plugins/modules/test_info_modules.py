@@ -325,3 +325,49 @@ def test_credentials_are_not_checked_where_authenticating_grants_the_first_token
     creds = [{"user": "alice", "password": "alice-pw", "source": "macops_admin_password"}]
     result, dummy = run_module(monkeypatch, capsys, chain_of_trust_info, {"verify_credentials": creds}, outputs)
     assert result["credentials"][0]["verified"] is None and "first token" in result["credentials"][0]["reason"]
+
+
+# ---- every read, broken every way (issue 10: the fault matrix at the command boundary) ----------
+FUTURE = {  # plausible output of a release this collection has never seen
+    ("sw_vers",): "ProductName: macOS\nProductVersion: 27\nBuild: 27A101\n",
+    ("uname", "-m"): "arm64e (Apple)\n",
+    ("sysctl", "-n", "machdep.cpu.brand_string"): "\n",
+    ("diskutil", "apfs", "listCryptoUsers", "/"): "Crypto users on disk3s5: 1\n  %s (Local Open Directory User)\n" % ALICE,
+    ("dscl", ".", "-readall", "/Users"): '<?xml version="1.0"?><plist version="1.0"><array/></plist>\n',
+    ("dscl", ".", "-read", "/Groups/admin", "GroupMembership"): "GroupMembership (2): alice, root\n",
+    ("ls", "-1", "/Users"): "\n",
+    ("fdesetup", "status"): "FileVault: enabled (APFS)\n",
+    ("fdesetup", "list"): "alice\t%s\n" % ALICE,
+    ("fdesetup", "haspersonalrecoverykey"): "yes\n",
+    ("fdesetup", "hasinstitutionalrecoverykey"): "no\n",
+    ("fdesetup", "showdeferralinfo"): "Deferral: none configured\n",
+    ("profiles", "status", "-type", "enrollment"): "Enrollment: DEP, User Approved\n",
+    ("profiles", "status", "-type", "bootstraptoken"): "profiles: Bootstrap Token: supported, escrowed\n",
+}
+BREAKS = {"empty": lambda key: "", "blank": lambda key: " \n\n", "garbage": lambda key: "#@%&*!?~^01xyz \t\x1b[?25h\n",
+          "future": lambda key: FUTURE[key], "crash": lambda key: (139, "", "Segmentation fault: 11\n")}
+TOOL_PATHS = dict((name, path) for name, path in _runner.TOOLS.items())
+
+
+def _healthy_findings(monkeypatch, capsys):
+    result, dummy = run_module(monkeypatch, capsys, chain_of_trust_info, {}, HEALTHY)
+    return {f["code"] for f in result["findings"]}, users_by_name(result)
+
+
+@pytest.mark.parametrize("key", sorted(HEALTHY), ids=["_".join(k) for k in sorted(HEALTHY)])
+@pytest.mark.parametrize("how", sorted(BREAKS))
+def test_a_broken_read_fails_naming_its_command_or_claims_nothing_false(monkeypatch, capsys, key, how):
+    """Defect 6 and the matrix's 'garbage, future format, nothing, crash' rows for every read the audit runs: the
+    Mac is never described by output the collection could not read (no false finding, no user's state made up)."""
+    codes, users = _healthy_findings(monkeypatch, capsys)
+    outputs = dict(HEALTHY)
+    outputs[key] = BREAKS[how](key)
+    result, dummy = run_module(monkeypatch, capsys, chain_of_trust_info, {}, outputs)
+    if result.get("failed"):
+        assert TOOL_PATHS[key[0]] in result["msg"] or TOOL_PATHS[key[0]] in " ".join(result.get("cmd") or []), \
+            result["msg"]
+        return
+    assert {f["code"] for f in result["findings"]} <= codes, (how, key, result["findings"])
+    for name, user in users_by_name(result).items():
+        for field in ("secure_token", "admin", "filevault_user", "volume_owner"):
+            assert user[field] in (users[name][field], None), (how, key, name, field, user[field])
