@@ -13,7 +13,7 @@ from ansible_collections.macops.tokens.plugins.modules import filevault, secure_
 from ansible_collections.macops.tokens.tests.unit.plugins.modules import test_filevault as FV
 from ansible_collections.macops.tokens.tests.unit.plugins.modules import test_secure_token as ST
 from ansible_collections.macops.tokens.tests.unit.plugins.modules.test_info_modules import (
-    ALICE, BOB, HEALTHY, NETWORK_BOB, SHADOW, crypto, record, variant)
+    ALICE, BOB, HEALTHY, NETWORK_BOB, SHADOW, crypto, record)
 
 WRITES = ("sysadminctl", "dseditgroup", "profiles")
 LONG = "p" * 1023

@@ -332,7 +332,8 @@ FUTURE = {  # plausible output of a release this collection has never seen
     ("sw_vers",): "ProductName: macOS\nProductVersion: 27\nBuild: 27A101\n",
     ("uname", "-m"): "arm64e (Apple)\n",
     ("sysctl", "-n", "machdep.cpu.brand_string"): "\n",
-    ("diskutil", "apfs", "listCryptoUsers", "/"): "Crypto users on disk3s5: 1\n  %s (Local Open Directory User)\n" % ALICE,
+    ("diskutil", "apfs", "listCryptoUsers", "/"):
+        "Crypto users on disk3s5: 1\n  %s (Local Open Directory User)\n" % ALICE,
     ("dscl", ".", "-readall", "/Users"): '<?xml version="1.0"?><plist version="1.0"><array/></plist>\n',
     ("dscl", ".", "-read", "/Groups/admin", "GroupMembership"): "GroupMembership (2): alice, root\n",
     ("ls", "-1", "/Users"): "\n",
