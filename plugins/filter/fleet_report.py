@@ -21,8 +21,8 @@ options:
       - A mapping of host name to a dictionary with C(trust) (the module's result, or V(null)), C(error) (why the
         Mac could not be read, or V(null)), C(trust_before) (an earlier reading, optional) and C(outcomes) (a list of
         what remediation did or left, optional), and C(stopped) (true when a remediation began on the Mac but did not
-        reach its end: the connection died or a task failed; such a Mac is counted unreachable or failed, never
-        fine).
+        reach its end, because the connection died or a task failed; such a Mac is counted unreachable or failed,
+        never fine).
     type: dict
     required: true
   generated:

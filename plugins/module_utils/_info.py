@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 
 from ansible_collections.macops.tokens.plugins.module_utils import _findings
-from ansible_collections.macops.tokens.plugins.module_utils._account import (MAX_PROMPT_BYTES, password_ok,
-                                                                            password_problem)
+from ansible_collections.macops.tokens.plugins.module_utils._account import (
+    MAX_PROMPT_BYTES, password_ok, password_problem)
 from ansible_collections.macops.tokens.plugins.module_utils._mac import gather
 from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
 from ansible_collections.macops.tokens.plugins.module_utils._tokens import authentication_grants_first_token, find_user

@@ -93,6 +93,25 @@ def test_audit_is_read_only_and_reports_every_mac(demo_fleet):
     assert [r["host"] for r in rows] == sorted(demo_fleet.hosts) and rows[0].keys() >= {"status", "findings", "error"}
 
 
+# Every situation's end state after one remediation (molecule's verify checks five of them the same way):
+# token holders, FileVault, bootstrap token escrowed, and the findings left for what cannot be fixed.
+END_STATES = {
+    "ade-skipped": (["macadmin"], "on", True, ["managed_admin_without_token"]),
+    "ade-not-skipped": (["alice", "macadmin"], "on", True, ["managed_admin_without_token"]),
+    "mobile-bt": (["localadmin"], "on", True, ["mobile_account_without_token"]),
+    "mobile-nobt": (["localadmin"], "on", True, ["mobile_account_without_token"]),
+    "mobile-1015": (["localadmin"], "on", True, ["mobile_account_without_token"]),
+    "cli-users": (["labuser", "macadmin"], "on", True, ["local_user_without_token"]),
+    "no-token": (["macadmin", "teacher"], "on", False, ["not_enrolled_in_mdm"]),
+    "standard-holder": (["macadmin", "student"], "on", False, ["not_enrolled_in_mdm"]),
+    "fv-off": (["macadmin"], "on", False, ["not_enrolled_in_mdm"]),
+    "fv-deferred": (["macadmin"], "deferred", False, ["filevault_deferred", "not_enrolled_in_mdm"]),
+    "mobile-nomdm": (["localadmin", "pchan"], "on", False, ["not_enrolled_in_mdm"]),
+    "no-credentials": (["macadmin"], "deferred", False, ["filevault_deferred", "not_enrolled_in_mdm"]),
+    "fv-no-fda": (["macadmin"], "off", False, ["filevault_off", "not_enrolled_in_mdm"]),
+}
+
+
 def test_check_mode_predicts_the_real_run_and_changes_nothing(demo_fleet):
     before = {h: demo_fleet.state(h) for h in demo_fleet.hosts}
     assert demo_fleet.playbook("remediate.yml", "check.log", {"macops_report_dir": str(demo_fleet.work / "check")},
@@ -109,6 +128,14 @@ def test_check_mode_predicts_the_real_run_and_changes_nothing(demo_fleet):
         got = sorted(_normalise(o["detail"]) for o in done[host]["changed"])
         assert want == got, host
         assert [o["detail"] for o in predicted[host]["left"]] == [o["detail"] for o in done[host]["left"]], host
+    for host, (holders, filevault, escrowed, codes) in END_STATES.items():
+        state = demo_fleet.state(host)
+        truth = sorted(u["name"] for u in state["users"] if u.get("secure_token"))
+        assert truth == holders, (host, truth)
+        assert state["filevault"]["state"] == filevault and bool(state["mdm"]["bootstrap_escrowed"]) == escrowed, host
+        if not done[host]["error"]:
+            assert sorted(f["code"] for f in done[host]["findings"]) == codes, (host, done[host]["findings"])
+    assert not any(u.get("admin") for u in demo_fleet.state("standard-holder")["users"] if u["name"] == "student")
     # Deferred without credentials; a mobile account granted where no bootstrap token can do it.
     assert [o["detail"] for o in done["no-credentials"]["changed"]] == [
         "deferred FileVault enablement to the next login"]
@@ -147,7 +174,10 @@ def test_html_report_renders_counts_and_table_in_chromium(demo_fleet):
 def test_no_controller_file_holds_a_secret_except_the_vault_encrypted_ones(demo_fleet):
     keys = {demo_fleet.state(h)["filevault"]["personal_recovery_key"] for h in demo_fleet.hosts} - {None}
     assert len(keys) >= 9
-    escrowed = sorted((demo_fleet.work / "escrow").iterdir())
+    files = sorted((demo_fleet.work / "escrow").iterdir())
+    locks = [p for p in files if p.name.startswith(".") and p.name.endswith(".lock")]
+    escrowed = [p for p in files if p not in locks]
+    assert all(p.read_bytes() == b"" for p in locks)  # the per-Mac lock files hold nothing
     assert len(escrowed) == 9 and all(p.read_bytes().startswith(b"$ANSIBLE_VAULT;") for p in escrowed)
     scanned = 0
     for path in demo_fleet.work.rglob("*"):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+from pathlib import Path
 
 from fleetlib import needs_fleet
+from macsim.testing import run_steps
 
 pytestmark = needs_fleet
 SECRETS = ["lab-pw", "kiosk-pw", "mdm-Admin-1", "alice-pw", "student-pw", "macadmin-pw", "teacher-pw", "kwong-AD-pw",
@@ -41,3 +44,62 @@ def test_no_recovery_key_reached_any_argv_and_escrow_holds_only_ciphertext(mac_f
         for record in mac_fleet.store(host).invocations():
             argv = json.dumps(record["argv"])
             assert not any(key in argv for key in keys), (host, record["argv"])
+
+
+def _keys(mac_fleet) -> set:
+    """Every recovery key this session made: escrowed, superseded, and each Mac's current one."""
+    keys = set()
+    for name in os.listdir(mac_fleet.escrow_dir):
+        if name.endswith(".vault") or ".superseded-" in name:
+            keys.add(mac_fleet.read_escrow(mac_fleet.escrow_dir / name)["recovery_key"])
+    for host in mac_fleet.hosts:
+        key = mac_fleet.state(host)["filevault"]["personal_recovery_key"]
+        if key:
+            keys.add(key)
+    return keys
+
+
+def _hits(root: Path, needles: set, skip=()) -> list:
+    found = []
+    for path in root.rglob("*"):
+        if not path.is_file() or path.is_symlink() or any(part in skip for part in path.relative_to(root).parts):
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        found.extend((str(path), n) for n in needles if n.encode() in data)
+    return found
+
+
+def test_verbose_runs_and_failed_tasks_print_no_secret(mac_fleet):
+    """-vvv of a rotation (the key passes through the connection) and of failing tasks (their reports quote them)."""
+    host = "fv-on"
+    key_args = {"user": "macadmin", "password": "macadmin-pw", "escrow_dir": str(mac_fleet.escrow_dir)}
+    results = run_steps(str(mac_fleet.inventory), host, [
+        ("macops.tokens.filevault_recovery_key", dict(key_args, force=True), False),
+        ("macops.tokens.secure_token", {"user": "macadmin", "user_password": "macadmin-pw", "admin_user": "macadmin",
+                                        "admin_password": "wrong-pw", "state": "absent"}, False),
+        ("macops.tokens.filevault", dict(key_args, password="wrong-pw", state="disabled"), False),
+    ], become=True, envvars=mac_fleet.env(), verbosity=3)
+    assert results[0]["_event"] == "runner_on_ok" and results[0]["escrowed"], results[0].get("msg")
+    assert results[1]["_event"] == results[2]["_event"] == "runner_on_failed"
+    # Scanned with everything else the session's runs left, by the test below.
+
+
+def test_no_secret_in_any_run_artifact_mac_filesystem_or_controller_temp_dir(mac_fleet, kept_artifacts):
+    needles = set(SECRETS) | _keys(mac_fleet)
+    assert len(needles) > len(SECRETS)
+    artifacts = Path(kept_artifacts)
+    runs = list(artifacts.glob("run-*"))
+    assert len(runs) > 50, "the suites' runs kept their artifacts for this scan"
+    assert _hits(artifacts, needles) == []
+    for host in mac_fleet.hosts:  # everything on the simulated Mac but the simulator's own state and inputs
+        root = Path(mac_fleet.hosts[host]["dir"])
+        for part in ("Library", "Users", "home", "root", "work"):
+            if (root / part).is_dir():
+                assert _hits(root / part, needles) == [], host
+    controller = [Path(p) for p in glob.glob("/tmp/ansible_macops.tokens.*")] + [Path.home() / ".ansible" / "tmp"]
+    for place in controller:
+        if place.is_dir():
+            assert _hits(place, needles) == [], place

@@ -214,6 +214,7 @@ def main() -> int:
     parser.add_argument("--password-file", help="up: the vault password file (or an executable that prints it)")
     parser.add_argument("--stop-with", choices=["fail", "end_host"], default="fail",
                         help="up: how preflight stops a Mac it cannot manage")
+    parser.add_argument("--hosts", help="up: only these Macs of the demo fleet (comma-separated)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("this needs root: macsim starts one sshd per simulated Mac in its own namespaces", file=sys.stderr)
@@ -232,7 +233,18 @@ def main() -> int:
     source = Path(args.password_file)
     password = (sh([source], capture_output=True, text=True, check=True).stdout if os.access(source, os.X_OK)
                 else source.read_text()).strip()
-    manifest = up(work, password, {"preflight_stop_with": args.stop_with})
+    fleet_file = FLEET
+    if args.hosts:
+        doc = yaml.safe_load(FLEET.read_text())
+        wanted = [h.strip() for h in args.hosts.split(",") if h.strip()]
+        unknown = sorted(set(wanted) - set(doc["hosts"]))
+        if unknown:
+            parser.error("--hosts: not in the demo fleet: %s (it has %s)" % (", ".join(unknown), ", ".join(doc["hosts"])))
+        doc["hosts"] = {h: doc["hosts"][h] for h in wanted}
+        work.mkdir(parents=True, exist_ok=True)
+        fleet_file = work / "fleet-subset.yml"
+        fleet_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    manifest = up(work, password, {"preflight_stop_with": args.stop_with}, fleet_file=fleet_file)
     print(f"{len(manifest['hosts'])} simulated Macs up; inventory: {work / 'inventory'}")
     return 0
 

@@ -175,9 +175,10 @@ PROMOTE = {"user": "bob", "user_password": "bob-secret", "admin_user": "alice", 
            "promote_grantor": True}
 
 
-@pytest.mark.parametrize("reply", ["", "\n", "GroupMembership:\n", "garbage\n", "GroupMembership: alice bob\n",
-                                   "RecordName: admin\n"], ids=["empty", "blank", "no-members", "garbage",
-                                                                  "no-root", "no-key"])
+REPLIES = ["", "\n", "GroupMembership:\n", "garbage\n", "GroupMembership: alice bob\n", "RecordName: admin\n"]
+
+
+@pytest.mark.parametrize("reply", REPLIES, ids=["empty", "blank", "no-members", "garbage", "no-root", "no-key"])
 def test_an_unreadable_admin_group_fails_and_no_membership_changes(monkeypatch, capsys, reply):
     """Defect 1: an admin group read that lists nothing recognisable is a failed read, never 'not an admin'."""
     before = dict(HEALTHY)

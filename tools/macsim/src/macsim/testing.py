@@ -3,7 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import tempfile
+
+KEEP_ARTIFACTS = "MACSIM_KEEP_ARTIFACTS"
+
+
+def keep_artifacts(private: str) -> None:
+    """Copy a run's ansible-runner artifacts (events, stdout, status) under ``$MACSIM_KEEP_ARTIFACTS`` before it is
+    removed, so a suite can scan everything a run left behind for secrets."""
+    keep = os.environ.get(KEEP_ARTIFACTS)
+    source = os.path.join(private, "artifacts")  # what the run produced; project/ and env/ are the test's input
+    if keep and os.path.isdir(source):
+        os.makedirs(keep, mode=0o700, exist_ok=True)
+        shutil.copytree(source, tempfile.mkdtemp(prefix="run-", dir=keep), dirs_exist_ok=True, symlinks=True)
 
 
 def run_adhoc(inventory: str, module: str, args: dict | str | None = None, hosts: str = "all", become: bool = False,
@@ -30,11 +44,12 @@ def run_adhoc(inventory: str, module: str, args: dict | str | None = None, hosts
                 result = dict(data.get("res", {}))
                 result["_event"] = event["event"]
                 results[data["host"]] = result
+        keep_artifacts(private)
     return results
 
 
 def run_steps(inventory: str, host: str, steps: list, become: bool = False, envvars: dict | None = None,
-              timeout: int = 600) -> list:
+              timeout: int = 600, verbosity: int = 0) -> list:
     """Run several module calls on one host as the tasks of one playbook (one Ansible start-up, not one per
     call); return one result per step, in order, each with ``_event`` as :func:`run_adhoc` gives it.
 
@@ -42,8 +57,6 @@ def run_steps(inventory: str, host: str, steps: list, become: bool = False, envv
     does not stop the later ones (``ignore_errors``), so each result is what that call alone would return.
     The playbook, which holds the arguments, lives in a private temporary directory removed afterwards.
     """
-    import os
-
     import ansible_runner
     import yaml
 
@@ -61,7 +74,7 @@ def run_steps(inventory: str, host: str, steps: list, become: bool = False, envv
         with open(os.path.join(project, "steps.yml"), "w", encoding="utf-8") as handle:
             yaml.safe_dump(play, handle)
         runner = ansible_runner.run(private_data_dir=private, inventory=inventory, playbook="steps.yml",
-                                    envvars=env, quiet=True, timeout=timeout)
+                                    envvars=env, quiet=True, timeout=timeout, verbosity=verbosity or None)
         results: list = [None] * len(steps)
         for event in runner.events:
             data = event.get("event_data", {})
@@ -70,6 +83,7 @@ def run_steps(inventory: str, host: str, steps: list, become: bool = False, envv
                 result = dict(data.get("res", {}))
                 result["_event"] = event["event"]
                 results[int(data["task"].rsplit(" ", 1)[1])] = result
+        keep_artifacts(private)
     missing = [index for index, result in enumerate(results) if result is None]
     if missing:
         raise RuntimeError(f"no result for steps {missing} on {host} (rc {runner.rc}, status {runner.status})")
