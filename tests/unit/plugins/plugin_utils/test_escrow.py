@@ -53,30 +53,34 @@ def test_a_replaced_key_is_kept(tmp_path):
 
 
 def test_writers_for_one_mac_in_the_same_second_lose_no_key(tmp_path):
-    """Defect 4: concurrent writers once picked the same .superseded name and one key replaced another."""
+    """Defect 4: concurrent writers once picked the same .superseded name and one key replaced another (the loss
+    needs a tight interleaving, so the race is run many times, each round with writers released at once)."""
     import multiprocessing
 
-    escrow = _escrow.Escrow(Loader(), str(tmp_path))
-    escrow.write("mac-01", KEY, INFO)
-    keys = ["%04d-BBBB-CCCC-DDDD-EEEE-FFFF" % n for n in range(12)]
     context = multiprocessing.get_context("fork")
-    start = context.Event()
 
-    def writer(key):
+    def writer(directory, key, start):
         start.wait()
-        _escrow.Escrow(Loader(), str(tmp_path)).write("mac-01", key, INFO)
+        _escrow.Escrow(Loader(), directory).write("mac-01", key, INFO)
 
-    procs = [context.Process(target=writer, args=(k,)) for k in keys]
-    for proc in procs:
-        proc.start()
-    start.set()
-    for proc in procs:
-        proc.join(30)
-        assert proc.exitcode == 0
-    names = [n for n in os.listdir(tmp_path) if not n.startswith(".")]
-    held = {_escrow.yaml_load(_escrow.VaultLib(Loader()._vault.secrets).decrypt(open(tmp_path / n, "rb").read())
-                              .decode())["recovery_key"] for n in names}
-    assert held == set(keys) | {KEY} and len(names) == len(keys) + 1
+    for round_ in range(12):
+        directory = tmp_path / ("round-%d" % round_)
+        directory.mkdir()
+        escrow = _escrow.Escrow(Loader(), str(directory))
+        escrow.write("mac-01", KEY, INFO)
+        keys = ["%02d%02d-BBBB-CCCC-DDDD-EEEE-FFFF" % (round_, n) for n in range(8)]
+        start = context.Event()
+        procs = [context.Process(target=writer, args=(str(directory), k, start)) for k in keys]
+        for proc in procs:
+            proc.start()
+        start.set()
+        for proc in procs:
+            proc.join(30)
+            assert proc.exitcode == 0
+        names = [n for n in os.listdir(directory) if not n.startswith(".")]
+        held = {_escrow.yaml_load(_escrow.VaultLib(Loader()._vault.secrets).decrypt(
+            open(directory / n, "rb").read()).decode())["recovery_key"] for n in names}
+        assert held == set(keys) | {KEY} and len(names) == len(keys) + 1, (round_, sorted(held))
 
 
 def test_host_names_cannot_escape_the_directory(tmp_path):
