@@ -102,8 +102,9 @@ def begin(verb):
     """Record, before fdesetup runs, that a new key is about to exist. A key already pending is never replaced."""
     current = read()
     if current and current.get("RecoveryKey"):
-        raise PendingError("a recovery key from an earlier interrupted run is still waiting on this Mac to be "
-                           "escrowed; it must be collected first (run the task again; it collects it)")
+        raise PendingError("a recovery key made by another run (one still under way on this Mac, or one that was "
+                           "interrupted) is waiting on this Mac to be escrowed, so no new key is made now; run the "
+                           "task again once the other run has finished: it collects that key")
     _write({"state": "started", "verb": verb, "started": int(time.time())})
 
 

@@ -41,6 +41,19 @@ class EscrowError(AnsibleError):
     """The escrow directory, the vault secret or an escrow file is not usable; the message says what to do."""
 
 
+def vault_secrets(loader):
+    """The run's vault secrets: from ansible-core's public ``VaultSecretsContext`` (2.19), else from the loader
+    (tests build a loader of their own; older cores have no context)."""
+    try:
+        from ansible.parsing.vault import VaultSecretsContext
+        context = VaultSecretsContext.current(optional=True)
+    except ImportError:
+        context = None
+    if context is not None and context.secrets:
+        return list(context.secrets)
+    return list(getattr(getattr(loader, "_vault", None), "secrets", None) or [])
+
+
 def fingerprint(key):
     return hashlib.sha256(to_bytes(key.strip())).hexdigest()[:16]
 
@@ -52,7 +65,7 @@ def escrow_path(escrow_dir, host):
 class Escrow(object):
     def __init__(self, loader, escrow_dir):
         self.dir = escrow_dir
-        self.secrets = list(getattr(getattr(loader, "_vault", None), "secrets", None) or [])
+        self.secrets = vault_secrets(loader)
 
     def check(self):
         """Fail before anything changes on a Mac when a key could not be escrowed afterwards."""

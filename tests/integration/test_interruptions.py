@@ -23,7 +23,7 @@ pytestmark = needs_fleet
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = {"user": "macadmin", "password": "macadmin-pw"}
 ROWS = ("controller-killed", "ssh-dropped", "job-cancelled", "module-killed", "killed-before-confirm",
-        "rotation-killed")
+        "rotation-killed", "two-runs-at-once")
 PENDING = Path("Library") / "Application Support" / "macops.tokens" / "pending-recovery-key.json"
 
 
@@ -53,8 +53,8 @@ def kill_fleet():
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _playbook(fleet: Fleet, host: str, module: str, args: dict) -> Path:
-    path = fleet.workdir / f"{host}-{module.rsplit('.', 1)[1]}.yml"
+def _playbook(fleet: Fleet, host: str, module: str, args: dict, suffix: str = "") -> Path:
+    path = fleet.workdir / f"{host}-{module.rsplit('.', 1)[1]}{suffix}.yml"
     path.write_text(yaml.safe_dump([{"hosts": host, "gather_facts": False, "become": True,
                                      "tasks": [{"name": "step", module: dict(args), "register": "out"},
                                                {"name": "show", "ansible.builtin.debug": {"var": "out"}}]}]))
@@ -249,3 +249,18 @@ def test_controller_killed_during_a_rotation(kill_fleet):
     out = _run(kill_fleet, host, "macops.tokens.filevault_recovery_key", args)
     assert "collect the recovery key an interrupted run (changerecovery" in out, out
     _assert_converged(kill_fleet, host, [first])
+
+
+def test_two_runs_enabling_one_mac_at_once_end_with_one_valid_escrowed_key(kill_fleet):
+    host = "kill-two-runs-at-once"
+    args = dict(ADMIN, escrow_dir=str(kill_fleet.escrow_dir))
+    with kill_fleet.store(host).transaction() as state:  # widen the window in which both runs are under way
+        state["faults"] = [{"tool": "fdesetup", "kind": "linger", "match": ["enable"], "times": -1, "seconds": 3.0,
+                            "exit_code": 0, "stdout": "", "stderr": ""}]
+    first = _start(kill_fleet, _playbook(kill_fleet, host, "macops.tokens.filevault", args))
+    second = _start(kill_fleet, _playbook(kill_fleet, host, "macops.tokens.filevault", args, "-second"))
+    outs = [p.communicate(timeout=300)[0] for p in (first, second)]
+    assert any("escrowed" in out and '"escrowed": true' in out for out in outs), outs
+    for out in outs:  # the other one either found FileVault on already or refused while the first key waited
+        assert "Traceback" not in out and "MODULE FAILURE" not in out, out
+    _assert_converged(kill_fleet, host, [])

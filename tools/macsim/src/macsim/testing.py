@@ -55,16 +55,21 @@ def run_steps(inventory: str, host: str, steps: list, become: bool = False, envv
 
     ``steps`` is a list of ``(module, args, check)``: ``check`` runs that task in check mode. A failing step
     does not stop the later ones (``ignore_errors``), so each result is what that call alone would return.
-    The playbook, which holds the arguments, lives in a private temporary directory removed afterwards.
+    The playbook names its arguments, which travel as extra vars; both live in a private temporary directory removed
+    afterwards.
     """
     import ansible_runner
     import yaml
 
     env = {"ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_PIPELINING": "True", "ANSIBLE_NOCOLOR": "1"}
     env.update(envvars or {})
-    tasks = []
+    tasks, values = [], []
     for index, (module, args, check) in enumerate(steps):
-        tasks.append({"name": f"macsim step {index}", module: dict(args or {}), "check_mode": bool(check),
+        # The arguments travel as extra vars and the tasks name them, as a playbook written with vaulted variables
+        # would: ansible-core quotes a failed task's lines, and those lines then hold no secret.
+        values.append(dict(args or {}))
+        templated = {name: "{{ macsim_steps[%d][%r] }}" % (index, name) for name in (args or {})}
+        tasks.append({"name": f"macsim step {index}", module: templated, "check_mode": bool(check),
                       "ignore_errors": True})
     play = [{"name": "macsim steps", "hosts": host, "gather_facts": False, "become": become, "tasks": tasks}]
     with tempfile.TemporaryDirectory() as private:
@@ -74,7 +79,8 @@ def run_steps(inventory: str, host: str, steps: list, become: bool = False, envv
         with open(os.path.join(project, "steps.yml"), "w", encoding="utf-8") as handle:
             yaml.safe_dump(play, handle)
         runner = ansible_runner.run(private_data_dir=private, inventory=inventory, playbook="steps.yml",
-                                    envvars=env, quiet=True, timeout=timeout, verbosity=verbosity or None)
+                                    envvars=env, extravars={"macsim_steps": values}, quiet=True, timeout=timeout,
+                                    verbosity=verbosity or None)
         results: list = [None] * len(steps)
         for event in runner.events:
             data = event.get("event_data", {})
