@@ -242,9 +242,19 @@ def _prepare_host(workdir: Path, name: str, info: dict, address: str, port: int,
     for upper in uppers.values():
         upper.mkdir(parents=True, exist_ok=True)
     os.chmod(uppers["/root"], 0o711)
+    from .toolserver import CLIENT_CONF, client_binary
+
+    binary = client_binary(str(workdir / "bin"))  # one compiled client for every tool of every Mac, if cc exists
+    if binary:
+        _write(uppers["/etc"] / os.path.basename(CLIENT_CONF),
+               "%s\n%s\n%s\n" % (host_dir, host_dir / TOOL_SOCKET, sys.executable), 0o644)
     for tool, path in PATHS.items():
         target = uppers[os.path.dirname(path)] / os.path.basename(path)
-        _write(target, _wrapper(tool, host_dir), 0o755)
+        if binary:
+            shutil.copyfile(binary, target)
+            os.chmod(target, 0o755)
+        else:
+            _write(target, _wrapper(tool, host_dir), 0o755)
     # /usr/bin/python3: the Command Line Tools' Python, the installer stub, or nothing.
     kind, version = python_plan(state)
     for other in glob.glob("/usr/bin/python3*") + glob.glob("/usr/local/bin/python3*"):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import array
 import io
+import json
 import os
 import select
 import signal
@@ -75,6 +76,137 @@ def main():
 
 main()
 '''
+
+
+# The same client in C: a tool call then costs no interpreter start-up on the caller's side (about 10 ms of the
+# 26 ms a call took with the Python client). It reads where its Mac's server is from CLIENT_CONF (in the Mac's
+# own /etc) and which tool it is from its own path; fleet up compiles it once and falls back to the Python client
+# when no C compiler is there.
+CLIENT_CONF = "/etc/macsim-client.conf"  # host directory, socket, Python: one per line
+C_CLIENT = r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static char *line(FILE *f) {
+    static char buf[3][4096];
+    static int n = 0;
+    char *out = buf[n++ % 3];
+    if (!fgets(out, 4096, f)) return NULL;
+    out[strcspn(out, "\n")] = 0;
+    return out;
+}
+
+int main(int argc, char **argv) {
+    char exe[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0) return 70;
+    exe[len] = 0;
+    const char *tool = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+    FILE *conf = fopen(CONF, "r");
+    if (!conf) { fprintf(stderr, "macsim: %s: no %s\n", tool, CONF); return 70; }
+    char *host = line(conf), *sock = line(conf), *py = line(conf);
+    fclose(conf);
+    if (!host || !sock || !py) return 70;
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un addr = {0};
+    addr.sun_family = AF_UNIX;
+    strncpy(addr.sun_path, sock, sizeof addr.sun_path - 1);
+    if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        char **args = calloc(argc + 6, sizeof *args);
+        args[0] = py; args[1] = "-I"; args[2] = "-c"; args[3] = FALLBACK; args[4] = (char *)tool; args[5] = host;
+        for (int i = 1; i < argc; i++) args[5 + i] = argv[i];
+        execv(py, args);
+        return 127;
+    }
+    int fds[4], nfds = 0;
+    struct stat st;
+    for (int fd = 0; fd < 3; fd++) fds[nfds++] = fstat(fd, &st) == 0 ? fd : open("/dev/null", O_RDWR);
+    int tty = open("/dev/tty", O_RDWR | O_NOCTTY);
+    if (tty >= 0) fds[nfds++] = tty;
+    char euid[16];
+    snprintf(euid, sizeof euid, "%d", (int)geteuid());
+    const char *alt = getenv("MACSIM_ALT_WORDING");
+    const char *words[4] = {tool, host, euid, alt ? alt : ""};
+    size_t size = 0;
+    for (int i = 0; i < 4; i++) size += strlen(words[i]) + 1;
+    for (int i = 1; i < argc; i++) size += strlen(argv[i]) + 1;
+    size -= 1;
+    char *msg = malloc(4 + size + 1), *p = msg + 4;
+    msg[0] = size >> 24; msg[1] = size >> 16; msg[2] = size >> 8; msg[3] = size;
+    for (int i = 0; i < 4 + argc - 1; i++) {
+        const char *w = i < 4 ? words[i] : argv[i - 3];
+        size_t l = strlen(w);
+        memcpy(p, w, l); p += l;
+        *p++ = 0;
+    }
+    size_t total = 4 + size;
+    struct iovec iov = {msg, total};
+    char control[CMSG_SPACE(sizeof fds)];
+    memset(control, 0, sizeof control);
+    struct msghdr mh = {0};
+    mh.msg_iov = &iov; mh.msg_iovlen = 1;
+    mh.msg_control = control; mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+    memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+    ssize_t sent = sendmsg(s, &mh, 0);
+    if (sent < 0) return 70;
+    while ((size_t)sent < total) {
+        ssize_t more = send(s, msg + sent, total - sent, 0);
+        if (more <= 0) return 70;
+        sent += more;
+    }
+    unsigned char reply[4];
+    size_t got = 0;
+    while (got < 4) {
+        ssize_t r = recv(s, reply + got, 4 - got, 0);
+        if (r <= 0) {
+            if (r < 0 && errno == EINTR) continue;
+            fprintf(stderr, "macsim: %s: the simulated Mac's tool server went away\n", tool);
+            return 70;
+        }
+        got += r;
+    }
+    int code = (int)(((unsigned)reply[0] << 24) | ((unsigned)reply[1] << 16) | ((unsigned)reply[2] << 8) | reply[3]);
+    return code & 0xFF;
+}
+"""
+FALLBACK = "import sys; from macsim.tools import run; sys.exit(run(sys.argv[1], sys.argv[2], sys.argv[3:]))"
+
+
+def client_binary(cache: str) -> str | None:
+    """The compiled C client (built once into ``cache``), or None when there is no C compiler."""
+    import hashlib
+    import shutil
+    import subprocess
+    import tempfile
+
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if not compiler:
+        return None
+    source = "#define CONF %s\n#define FALLBACK %s\n%s" % (json.dumps(CLIENT_CONF), json.dumps(FALLBACK), C_CLIENT)
+    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+    target = os.path.join(cache, "macsim-client-%s" % digest)
+    if os.path.exists(target):
+        return target
+    os.makedirs(cache, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache) as work:
+        src = os.path.join(work, "client.c")
+        with open(src, "w") as handle:
+            handle.write(source)
+        built = os.path.join(work, "client")
+        run = subprocess.run([compiler, "-O2", "-o", built, src], capture_output=True, text=True)
+        if run.returncode != 0:
+            return None
+        os.replace(built, target)
+    return target
 
 
 def _receive(conn: socket.socket) -> tuple[bytes, list[int]]:
