@@ -4,9 +4,10 @@ Every check runs even when an earlier one failed, so one run shows everything th
 is wrong. pytest suites count each test; every other check (lint, each sanity run,
 units, molecule) counts as one. The exit code is non-zero when anything failed.
 
-The whole run has three lanes: the integration suites, in two halves (they spend much of
-their time waiting on SSH round trips and simulated Macs), run in child processes alongside
-the other checks; their output is kept in .checks/<half>.log and printed when they end.
+The whole run has four lanes: the integration suites, in three parts (they spend much of
+their time waiting on SSH round trips, simulated Macs and the faults' deliberate waits), run in
+child processes alongside the other checks; their output is kept in .checks/<part>.log and
+printed when they end.
 --jobs 1 runs everything one after the other.
 Usage: python tools/run_checks.py [--jobs N] [CHECK ...]   (default: all; "pytest" is
 macsim-tests and integration together)
@@ -29,8 +30,8 @@ VENV_BIN = ROOT / ".venv" / "bin"
 TREE = ROOT / "build" / "ansible_collections" / "macops" / "tokens"
 CHECKS_DIR = ROOT / ".checks"  # the lanes' logs and results; not under build/, which the build recreates
 ALL_CHECKS = ["lint", "build", "sanity", "units", "evidence", "macsim-tests", "integration", "molecule"]
-PYTEST_CHECKS = ("pytest", "macsim-tests", "integration", "integration-a", "integration-b")
-LANES = ("integration-a", "integration-b")  # run as child processes next to the others when --jobs > 1
+PYTEST_CHECKS = ("pytest", "macsim-tests", "integration", "integration-a", "integration-b", "integration-c")
+LANES = ("integration-a", "integration-b", "integration-c")  # child processes next to the others when --jobs > 1
 MAC_PYTHONS = ("3.8", "3.9")
 
 
@@ -159,9 +160,12 @@ def check_evidence() -> tuple[int, str]:
     return result.returncode, (lines[-1] if lines else "macsim evidence: no score printed")
 
 
-# The integration suites in two halves, each its own lane when checks run side by side: the suites that bring
-# up fleets of their own, and the rest (which share one session fleet). A new file joins the second half.
-INTEGRATION_OWN_FLEETS = ["test_options.py", "test_playbooks.py", "test_transient.py"]
+# The integration suites in three parts, each its own lane when checks run side by side: the suites that bring up
+# fleets of their own and keep the CPU busy (a), the rest, which share one session fleet and end with the secrets
+# scan of that fleet (b), and the suites that spend their time in deliberate waits - hung tools, lingering tools,
+# interruptions (c). A new file joins part b.
+INTEGRATION_OWN_FLEETS = ["test_options.py", "test_playbooks.py"]
+INTEGRATION_WAITS = ["test_faults.py", "test_interruptions.py", "test_transient.py"]
 
 
 def pytest_paths(check: str) -> list[str]:
@@ -171,7 +175,9 @@ def pytest_paths(check: str) -> list[str]:
     if check == "integration-a":
         return [f"tests/integration/{f}" for f in files if f in INTEGRATION_OWN_FLEETS]
     if check == "integration-b":
-        return [f"tests/integration/{f}" for f in files if f not in INTEGRATION_OWN_FLEETS]
+        return [f"tests/integration/{f}" for f in files if f not in INTEGRATION_OWN_FLEETS + INTEGRATION_WAITS]
+    if check == "integration-c":
+        return [f"tests/integration/{f}" for f in files if f in INTEGRATION_WAITS]
     if check == "integration":
         return ["tests/integration"]
     return ["tools/macsim/tests", "tests/integration"]  # pytest: both
