@@ -396,7 +396,7 @@ def main():
         ("users[%d].password" % i, e["name"], e["password"]) for i, e in enumerate(p["users"])])
     before = read_mac(module, PARTS)
     runner = Runner(module, timeout=p["timeout"])
-    waiting = F.collect_pending(module, runner, before)
+    waiting = F.collect_pending(module, runner, before) if p["state"] == "enabled" else {}
     if waiting.get("recovery_key"):
         # A key an interrupted run left on the Mac: escrow it first; nothing else is done in this run.
         module.exit_json(changed=True, actions=[waiting["action"]], escrowed=False, filevault=before["filevault"],
