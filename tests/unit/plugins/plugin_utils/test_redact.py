@@ -39,7 +39,8 @@ def test_a_failed_adhoc_task_report_holds_no_password_at_any_verbosity(tmp_path,
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"),
                ANSIBLE_HOME=str(tmp_path / "home"), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="False")
     env.pop("ANSIBLE_VAULT_PASSWORD_FILE", None)
-    for verbosity in ([], ["-vvvv"]):
+    # The report is printed at every verbosity; the most verbose run is a superset, and one module runs both.
+    for verbosity in ([], ["-vvvv"]) if module == "macops.tokens.secure_token" else (["-vvvv"],):
         run = subprocess.run([sys.executable, "-c", "from ansible.cli.adhoc import main; main()", "localhost", "-c",
                               "local", "-m", module, "-a", args] + verbosity, env=env, capture_output=True, text=True,
                              timeout=120, cwd=str(tmp_path), check=False)
