@@ -152,6 +152,8 @@ def collect_pending(module, runner, model):
     on = model["filevault"]["state"] in ("on", "encrypting")
     key = doc.get("RecoveryKey")
     if not key:
+        if pending.running(doc):  # its key is not lost, only not on disk yet: never rotate under a live run
+            module.fail_json(msg=pending.BUSY % (doc["pid"], _when(doc.get("started"))))
         if not on:
             return {}  # FileVault never came on: nothing was lost; the next enable replaces the marker
         return {"marker": True, "action": "an interrupted run of this collection (%s, %s) left FileVault on without "

@@ -98,14 +98,34 @@ def _write(doc):
         raise
 
 
+def running(doc):
+    """Whether the run that wrote this marker is still under way (its process is alive): then its key is not lost,
+    only not written yet. A reused pid can only make another run wait, never make it drop a key."""
+    pid = (doc or {}).get("pid")
+    if not doc or doc.get("state") != "started" or not isinstance(pid, int) or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True
+
+
+BUSY = ("another run of this collection is changing this Mac's FileVault recovery key right now (process %s, since "
+        "%s); nothing was done here: run again once it has finished")
+
+
 def begin(verb):
-    """Record, before fdesetup runs, that a new key is about to exist. A key already pending is never replaced."""
+    """Record, before fdesetup runs, that a new key is about to exist. A key already pending is never replaced,
+    and neither is the marker of a run still under way."""
     current = read()
+    if running(current):
+        raise PendingError(BUSY % (current["pid"], current.get("started")))
     if current and current.get("RecoveryKey"):
         raise PendingError("a recovery key made by another run (one still under way on this Mac, or one that was "
                            "interrupted) is waiting on this Mac to be escrowed, so no new key is made now; run the "
                            "task again once the other run has finished: it collects that key")
-    _write({"state": "started", "verb": verb, "started": int(time.time())})
+    _write({"state": "started", "verb": verb, "started": int(time.time()), "pid": os.getpid()})
 
 
 def store(doc, verb):

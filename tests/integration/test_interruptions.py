@@ -259,8 +259,13 @@ def test_two_runs_enabling_one_mac_at_once_end_with_one_valid_escrowed_key(kill_
                             "exit_code": 0, "stdout": "", "stderr": ""}]
     first = _start(kill_fleet, _playbook(kill_fleet, host, "macops.tokens.filevault", args))
     second = _start(kill_fleet, _playbook(kill_fleet, host, "macops.tokens.filevault", args, "-second"))
-    outs = [p.communicate(timeout=300)[0] for p in (first, second)]
-    assert any("escrowed" in out and '"escrowed": true' in out for out in outs), outs
-    for out in outs:  # the other one either found FileVault on already or refused while the first key waited
+    procs = (first, second)
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    assert sum('"escrowed": true' in out for out in outs) == 1, outs  # exactly one run made and escrowed the key
+    for proc, out in zip(procs, outs):  # the other found FileVault on, or refused while the first was under way
         assert "Traceback" not in out and "MODULE FAILURE" not in out, out
+        if proc.returncode != 0:
+            assert "is changing this Mac's FileVault recovery key right now" in out, out
+    assert "rotated" not in " ".join(outs)  # a run under way is never taken for a lost key
+    _run(kill_fleet, host, "macops.tokens.filevault", args)  # and a rerun converges
     _assert_converged(kill_fleet, host, [])

@@ -398,3 +398,28 @@ def test_hang_up_and_termination_are_held_off_while_the_key_exists_only_in_memor
         os.kill(os.getpid(), signal.SIGHUP)
         held = signal.getsignal(signal.SIGTERM)
     assert held == signal.SIG_IGN and signal.getsignal(signal.SIGTERM) != signal.SIG_IGN
+
+
+def test_the_marker_of_a_run_still_under_way_is_not_a_lost_key(monkeypatch, capsys):
+    """Found by the two-runs-at-once row: a second run took the first run's marker for a lost key and rotated."""
+    import subprocess
+    import sys
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        _pending.begin("enable")
+        path = os.path.join(_pending.DIRECTORY, _pending.NAME)
+        doc = json.load(open(path))
+        doc["pid"] = other.pid  # the marker belongs to another, living process
+        json.dump(doc, open(path, "w"))
+        fake = FakeFdesetup(HEALTHY, key=NEW_KEY)
+        result = run(monkeypatch, capsys, filevault_recovery_key, dict(KEY_ARGS, **ADMIN), fake)
+        assert result["failed"] and "right now (process %d" % other.pid in result["msg"] and verbs(fake) == []
+        with pytest.raises(_pending.PendingError):
+            _pending.begin("changerecovery")
+    finally:
+        other.kill()
+        other.wait()
+    rotated = run(monkeypatch, capsys, filevault_recovery_key, dict(KEY_ARGS, **ADMIN), FakeFdesetup(HEALTHY,
+                                                                                                     key=NEW_KEY))
+    assert rotated["changed"] and rotated["recovery_key"] == NEW_KEY  # once it is gone, the key is lost: rotate

@@ -445,10 +445,15 @@ def _up(scenario: str, workdir: str, inventory: str | None, alt_wording: bool, p
             entry["pid"] = proc.pid
             hosts.append(entry)
             manifest_path(wd).write_text(json.dumps(manifest, indent=2))
+        # Every Mac starts at once; on a loaded machine (checks running side by side) a big fleet needs more than
+        # a few seconds, so the wait is one deadline for the whole fleet, growing with its size.
+        limit = 30 + len(hosts)
+        deadline = time.monotonic() + limit
         for entry in hosts:
-            if not _wait_listening(entry["address"], port, 15):
+            if not _wait_listening(entry["address"], port, max(1.0, deadline - time.monotonic())):
                 text = (Path(entry["dir"]) / "host.log").read_text(errors="replace")[-2000:]
-                raise FleetError(f"{entry['name']}: sshd did not start on {entry['address']}:{port}:\n{text}")
+                raise FleetError(f"{entry['name']}: sshd did not start on {entry['address']}:{port} within {limit} s "
+                                 f"(the whole fleet's start-up):\n{text}")
             entry["mntns"] = _mnt_ns(entry["pid"])
         manifest_path(wd).write_text(json.dumps(manifest, indent=2))
     except BaseException:
