@@ -216,3 +216,8 @@ def test_every_fault_is_reported_for_what_it_is_nothing_is_lost_and_the_rerun_co
         assert doc["recovery_key"] == state["filevault"]["personal_recovery_key"], name
         assert not (Path(hosts[name]["dir"]) / "Library" / "Application Support" / "macops.tokens" /
                     "pending-recovery-key.json").exists(), name
+    keys = {_store(hosts, name).load()["filevault"]["personal_recovery_key"] for name in ROWS} - {None}
+    printed = (work / "faulted.log").read_text() + (work / "rerun.log").read_text()
+    assert keys and not [k for k in keys if k in printed], "a recovery key was printed by a run"
+    for secret in ("macadmin-pw", "lab-pw"):
+        assert secret not in printed, secret

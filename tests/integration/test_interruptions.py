@@ -69,9 +69,13 @@ def _start(fleet: Fleet, playbook: Path) -> subprocess.Popen:
                             start_new_session=True, text=True)
 
 
+OUTPUTS: list = []  # every playbook output of this suite, scanned for the keys at the end of each row
+
+
 def _run(fleet: Fleet, host: str, module: str, args: dict) -> str:
     proc = _start(fleet, _playbook(fleet, host, module, args))
     out, _ = proc.communicate(timeout=300)
+    OUTPUTS.append(out)
     assert proc.returncode == 0, out
     return out
 
@@ -180,6 +184,8 @@ def _assert_converged(fleet: Fleet, host: str, before_kept: list) -> None:
     assert all(k in kept + [key] for k in before_kept), "a superseded key was lost"
     again = _run(fleet, host, "macops.tokens.filevault_recovery_key", dict(ADMIN, escrow_dir=str(fleet.escrow_dir)))
     assert '"changed": false' in again and '"valid": true' in again, again  # converged: nothing left to do
+    keys = [k for k in [state["filevault"]["personal_recovery_key"]] + before_kept + kept if k]
+    assert not [k for k in keys for out in OUTPUTS if k in out], "a recovery key was printed by a run"
 
 
 @pytest.mark.parametrize("row,how", [("controller-killed", "controller"), ("ssh-dropped", "ssh"),
@@ -261,6 +267,7 @@ def test_two_runs_enabling_one_mac_at_once_end_with_one_valid_escrowed_key(kill_
     second = _start(kill_fleet, _playbook(kill_fleet, host, "macops.tokens.filevault", args, "-second"))
     procs = (first, second)
     outs = [p.communicate(timeout=300)[0] for p in procs]
+    OUTPUTS.extend(outs)
     assert sum('"escrowed": true' in out for out in outs) == 1, outs  # exactly one run made and escrowed the key
     for proc, out in zip(procs, outs):  # the other found FileVault on, or refused while the first was under way
         assert "Traceback" not in out and "MODULE FAILURE" not in out, out
