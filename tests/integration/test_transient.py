@@ -69,8 +69,18 @@ def transient_fleet():
         shutil.rmtree(base, ignore_errors=True)
 
 
+def _settles_in(fleet, host: str, seconds: float) -> None:
+    """Restart the Mac's scheduled settling from now: a loaded machine's slow start must not have used it up."""
+    from macsim.store import HostStore
+
+    with HostStore(fleet.hosts[host]["dir"]).transaction() as state:
+        for entry in state["schedule"]:
+            entry["at"] = time.time() + float(state["clock"]["offset"]) + seconds
+
+
 def test_a_mac_finishing_its_setup_is_reported_transient_then_waited_for(transient_fleet):
     host = "fv-setup-finishing"
+    _settles_in(transient_fleet, host, 30)  # transient at the first read even on a loaded machine
     now = transient_fleet.run("macops.tokens.chain_of_trust_info", host=host)[host]
     assert now["mac"]["transient"] == ["filevault_setup_incomplete"]
     codes = {f["code"] for f in now["findings"]}
@@ -78,7 +88,7 @@ def test_a_mac_finishing_its_setup_is_reported_transient_then_waited_for(transie
     started = time.monotonic()
     waited = transient_fleet.run("macops.tokens.chain_of_trust_info", {"transient_wait": 60}, host=host)[host]
     assert waited["_event"] == "runner_on_ok" and waited["mac"]["transient"] == []
-    assert waited["mac"]["token_holders"] == 1 and time.monotonic() - started < 60
+    assert waited["mac"]["token_holders"] == 1 and time.monotonic() - started < 75  # settled, not timed out
     assert {f["code"] for f in waited["findings"]} >= set() and "filevault_setup_incomplete" not in {
         f["code"] for f in waited["findings"]}
 
@@ -87,6 +97,7 @@ def test_remediation_leaves_a_mac_alone_while_its_setup_finishes(transient_fleet
     from macsim.testing import run_adhoc  # noqa: F401  (ansible-runner is needed)
 
     host = "fv-setup-finishing"
+    _settles_in(transient_fleet, host, 600)  # still finishing during the whole run
     root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(transient_fleet.collections), ANSIBLE_HOST_KEY_CHECKING="False",
                ANSIBLE_PIPELINING="True", ANSIBLE_NOCOLOR="1")
