@@ -46,8 +46,8 @@ _value:
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
 
-def _status(trust, error):
-    if trust is None or trust.get("stopped"):
+def _status(trust, stopped):
+    if trust is None or stopped:
         return "unreachable or failed"
     worst = min([SEVERITY_RANK.get(f["severity"], 3) for f in trust.get("findings", [])] or [3])
     return {0: "critical", 1: "warning", 2: "info"}.get(worst, "healthy")
@@ -59,14 +59,13 @@ def _row(host, entry):
         trust = None
     error = entry.get("error")
     outcomes = entry.get("outcomes") or []
-    if not error and entry.get("stopped"):
-        # The connection died or a task failed part-way through a remediation: never summarised as fine.
+    # The connection died or a task failed part-way through a remediation: never summarised as fine.
+    stopped = bool(entry.get("stopped")) and not error
+    if stopped:
         done = [o.get("detail") for o in outcomes if o.get("status") == "changed"]
         error = ("the run stopped on this Mac before it finished (unreachable, or a task failed)%s; run again"
                  % ("; done before it stopped: " + "; ".join(done) if done else ""))
-        trust = None if trust is None else dict(trust, stopped=True)
-    stopped = bool(trust and trust.get("stopped"))
-    row = {"host": host, "status": _status(trust, error),
+    row = {"host": host, "status": _status(trust, stopped),
            "error": error if stopped else (None if trust else (error or "no reading")),
            "outcomes": outcomes,
            "changed": [o for o in outcomes if o.get("status") == "changed"],

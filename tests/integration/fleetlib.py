@@ -7,6 +7,7 @@ not part of the built collection (galaxy.yml build_ignore) and run with `make te
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -93,6 +94,26 @@ class Fleet:
         for result in results:
             assert result["_event"] == "runner_on_ok", result.get("msg")
         return results
+
+
+@contextlib.contextmanager
+def own_fleet(prefix: str, description: str, hosts: dict):
+    """A fleet of its own for one suite: ``hosts`` (name -> spec) up over SSH, the collection linked in; yields
+    (work directory, manifest, inventory, collections path) and takes it all down afterwards."""
+    base = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    os.chmod(base, 0o755)
+    scenario = base / "scenario.yml"
+    scenario.write_text(yaml.safe_dump({"description": description, "hosts": hosts}))
+    collections = base / "collections" / "ansible_collections" / "macops"
+    collections.mkdir(parents=True)
+    (collections / "tokens").symlink_to(ROOT)
+    inventory = base / "inventory.yml"
+    manifest = macsim_fleet.up(str(scenario), str(base / "fleet"), inventory=str(inventory))
+    try:
+        yield base, manifest, inventory, base / "collections"
+    finally:
+        macsim_fleet.down(str(base / "fleet"))
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

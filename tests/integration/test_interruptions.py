@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from fleetlib import CAN_RUN, Fleet, needs_fleet
+from fleetlib import CAN_RUN, Fleet, needs_fleet, own_fleet
 
 pytestmark = needs_fleet
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,26 +29,13 @@ PENDING = Path("Library") / "Application Support" / "macops.tokens" / "pending-r
 def kill_fleet():
     if not CAN_RUN:
         pytest.skip("needs macsim, root and openssh-server")
-    from macsim import fleet as macsim_fleet
-
-    base = Path(tempfile.mkdtemp(prefix="macops-kill-", dir="/tmp"))
-    os.chmod(base, 0o755)
     spec = {"situation": "FileVault off, a token-holding admin", "os": {"version": "14.7.1", "build": "23H222"},
             "hardware": {"arch": "apple_silicon"}, "remote_login_full_disk_access": True,
             "users": [{"name": "macadmin", "uid": 501, "admin": True, "password": "macadmin-pw",
                        "secure_token": True, "volume_owner": True}]}
-    scenario = base / "scenario.yml"
-    scenario.write_text(yaml.safe_dump({"description": "interruptions", "hosts": {f"kill-{r}": spec for r in ROWS}}))
-    collections = base / "collections" / "ansible_collections" / "macops"
-    collections.mkdir(parents=True)
-    (collections / "tokens").symlink_to(ROOT)
-    inventory = base / "inventory.yml"
-    manifest = macsim_fleet.up(str(scenario), str(base / "fleet"), inventory=str(inventory))
-    try:
-        yield Fleet(base, manifest, inventory, base / "collections")
-    finally:
-        macsim_fleet.down(str(base / "fleet"))
-        shutil.rmtree(base, ignore_errors=True)
+    with own_fleet("macops-kill-", "interruptions", {f"kill-{r}": spec for r in ROWS}) as (base, manifest, inventory,
+                                                                                          collections):
+        yield Fleet(base, manifest, inventory, collections)
 
 
 def _playbook(fleet: Fleet, host: str, module: str, args: dict, suffix: str = "") -> Path:

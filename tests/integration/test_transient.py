@@ -5,17 +5,14 @@ transient, and never repairs a Mac in the middle of a change."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from fleetlib import CAN_RUN, TRANSIENT_HOSTS, needs_fleet
+from fleetlib import CAN_RUN, TRANSIENT_HOSTS, needs_fleet, own_fleet
 
 pytestmark = needs_fleet
 
@@ -50,23 +47,10 @@ def transient_fleet():
         pytest.skip("needs macsim, root and openssh-server")
     from macsim import fleet as macsim_fleet
 
-    root = Path(__file__).resolve().parents[2]
-    base = Path(tempfile.mkdtemp(prefix="macops-transient-", dir="/tmp"))
-    os.chmod(base, 0o755)
     shipped = macsim_fleet.shipped_hosts()
-    scenario = base / "scenario.yml"
-    scenario.write_text(yaml.safe_dump({"description": "transient states",
-                                        "hosts": {h: shipped[h] for h in TRANSIENT_HOSTS}}))
-    collections = base / "collections" / "ansible_collections" / "macops"
-    collections.mkdir(parents=True)
-    (collections / "tokens").symlink_to(root)
-    inventory = base / "inventory.yml"
-    manifest = macsim_fleet.up(str(scenario), str(base / "fleet"), inventory=str(inventory))
-    try:
-        yield Small(base, manifest, inventory, base / "collections")
-    finally:
-        macsim_fleet.down(str(base / "fleet"))
-        shutil.rmtree(base, ignore_errors=True)
+    with own_fleet("macops-transient-", "transient states", {h: shipped[h] for h in TRANSIENT_HOSTS}) as (
+            base, manifest, inventory, collections):
+        yield Small(base, manifest, inventory, collections)
 
 
 def _settles_in(fleet, host: str, seconds: float) -> None:

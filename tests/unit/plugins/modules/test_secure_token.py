@@ -178,6 +178,13 @@ PROMOTE = {"user": "bob", "user_password": "bob-secret", "admin_user": "alice", 
 REPLIES = ["", "\n", "GroupMembership:\n", "garbage\n", "GroupMembership: alice bob\n", "RecordName: admin\n"]
 
 
+def _grantor_not_admin():
+    """A Mac where alice holds a token but is not in admin, so promote_grantor adds her for the grant."""
+    before = dict(HEALTHY)
+    before[ADMIN_READ] = "GroupMembership: root bob\n"
+    return FakeMac(before, GRANTED, PASSWORDS)
+
+
 @pytest.mark.parametrize("reply", REPLIES, ids=["empty", "blank", "no-members", "garbage", "no-root", "no-key"])
 def test_an_unreadable_admin_group_fails_and_no_membership_changes(monkeypatch, capsys, reply):
     """Defect 1: an admin group read that lists nothing recognisable is a failed read, never 'not an admin'."""
@@ -191,9 +198,7 @@ def test_an_unreadable_admin_group_fails_and_no_membership_changes(monkeypatch, 
 
 def test_an_administrator_is_never_removed_from_admin(monkeypatch, capsys):
     """Defect 1: the grantor is an administrator after all (a second read says so): the group is left alone."""
-    before = dict(HEALTHY)
-    before[ADMIN_READ] = "GroupMembership: root bob\n"
-    fake = FakeMac(before, GRANTED, PASSWORDS)
+    fake = _grantor_not_admin()
     reads = {"n": 0}
     real = fake.run_command
 
@@ -212,9 +217,7 @@ def test_an_administrator_is_never_removed_from_admin(monkeypatch, capsys):
 
 
 def test_promotion_removed_only_when_this_run_added_it_and_proven(monkeypatch, capsys):
-    before = dict(HEALTHY)
-    before[ADMIN_READ] = "GroupMembership: root bob\n"
-    fake = FakeMac(before, GRANTED, PASSWORDS)
+    fake = _grantor_not_admin()
     result = run(monkeypatch, capsys, PROMOTE, fake)
     assert not result.get("failed"), result.get("msg")
     assert result["promoted"] is True and fake.state[ADMIN_READ] == "GroupMembership: root bob\n"
@@ -224,9 +227,7 @@ def test_promotion_removed_only_when_this_run_added_it_and_proven(monkeypatch, c
 
 
 def test_a_demotion_that_does_not_take_fails_the_task_naming_the_fix(monkeypatch, capsys):
-    before = dict(HEALTHY)
-    before[ADMIN_READ] = "GroupMembership: root bob\n"
-    fake = FakeMac(before, GRANTED, PASSWORDS)
+    fake = _grantor_not_admin()
     fake.group_edits = "sticky"
     result = run(monkeypatch, capsys, PROMOTE, fake)
     assert result["failed"] and "could not be removed again" in result["msg"]
@@ -234,9 +235,7 @@ def test_a_demotion_that_does_not_take_fails_the_task_naming_the_fix(monkeypatch
 
 
 def test_a_failed_promotion_changes_nothing_else(monkeypatch, capsys):
-    before = dict(HEALTHY)
-    before[ADMIN_READ] = "GroupMembership: root bob\n"
-    fake = FakeMac(before, GRANTED, PASSWORDS)
+    fake = _grantor_not_admin()
     fake.group_edits = "fail"
     result = run(monkeypatch, capsys, PROMOTE, fake)
     assert result["failed"] and "admin group is as it was" in result["msg"]
