@@ -35,7 +35,7 @@ def chain(whole_fleet):
 
 def test_macs_without_python_fail_without_touching_a_tool(whole_fleet, mac_fleet):
     for host in NO_PYTHON:
-        assert whole_fleet[host]["_event"] == "runner_on_failed", host
+        assert whole_fleet[host]["_event"] == "runner_on_failed", (host, whole_fleet[host].get("msg"))
         assert not [r for r in mac_fleet.store(host).invocations() if r["tool"] != "python3"], host
 
 

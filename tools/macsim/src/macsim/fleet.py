@@ -473,6 +473,8 @@ def write_inventory(manifest: dict, path: str) -> None:
             "ansible_user": entry["user"],
             "ansible_ssh_private_key_file": manifest["key"],
             "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+            # Many simulated Macs share this controller's cores: ssh's default 10 s is too short under load.
+            "ansible_ssh_timeout": 30,
             "ansible_python_interpreter": entry["interpreter"],
             "ansible_become_method": "ansible.builtin.sudo",
         }
