@@ -13,6 +13,8 @@ admins remediate them in). Facts no local tool shows are inputs, or reported as 
 
 from __future__ import annotations
 
+from ansible_collections.macops.tokens.plugins.module_utils import _rules as rules
+
 FINDING_CODES = (
     "no_token_holder", "only_standard_token_holders", "token_state_inconsistent", "local_user_without_token",
     "mobile_account_without_token", "managed_admin_without_token", "network_account_not_eligible",
@@ -39,36 +41,6 @@ def _names(users):
     return ", ".join(u["name"] for u in users)
 
 
-def _first_token_step(version):
-    if version < (10, 14, 2):
-        return ("authenticate (dscl . -authonly) as the only user with UID 500 or above: on 10.13 and 10.14 that "
-                "user gets the first token, and only if no other such user exists")
-    if version < (10, 15):
-        return ("grant a user a token with sysadminctl -secureTokenOn, authenticated by an administrator without a "
-                "token: on 10.14.2 and later that gives both of them a token")
-    if version < (11,):
-        return ("authenticate an administrator (dscl . -authonly) or enable FileVault as an administrator: on 10.15 "
-                "the first administrator to do so gets the first token")
-    return ("set a plain-text password for a user that has no ;DisabledTags;SecureToken tag, or have a pre-hashed "
-            "account (such as the MDM's managed administrator) log in first: on macOS 11 and later that user gets "
-            "the first token")
-
-
-def _bootstrap_usable(model):
-    bt = model.get("bootstrap_token") or {}
-    return bool(bt.get("supported") and bt.get("escrowed"))
-
-
-def _login_grants(model, kind):
-    """Does a graphical login with the escrowed bootstrap token grant ``kind`` a token on this version?"""
-    version = _v(model)
-    if not _bootstrap_usable(model) or version < (10, 15) or kind == "network":
-        return False
-    if version < (11,):
-        return kind in ("mobile", "managed_admin")
-    return True
-
-
 def findings(model):
     """Every problem found, most severe first, each with a stable code and the next step."""
     out = []
@@ -86,7 +58,7 @@ def findings(model):
 def _token_findings(model, users, version):
     out = []
     eligible = [u for u in users if u["kind"] != "network"]
-    holders = [u for u in eligible if u["secure_token"]]
+    holders = rules.holders(model)
     inconsistent = [u for u in users if u["token_state"] == "inconsistent"]
     if inconsistent:
         out.append(_finding(
@@ -117,7 +89,7 @@ def _token_findings(model, users, version):
             "Wait and read the Mac again (transient_wait); if it persists, nobody can unlock FileVault: treat it as "
             "no token holder (an erase and reinstall may be the only fix).", "R9, R56"))
     elif not holders and not inconsistent:
-        step = _first_token_step(version)
+        step = rules.first_token_step(model)
         if orphans:
             step = "No first-token rule can be relied on while the deleted account's key remains; " + step
         elif version >= (10, 15) and any(u["kind"] == "mobile" for u in eligible):
@@ -134,7 +106,7 @@ def _token_findings(model, users, version):
                             "Add %s to the admin group for the moment, grant an administrator a token with sysadminctl "
                             "-secureTokenOn, then remove it from the admin group again." % holders[0]["name"],
                             "F2, R27", [u["name"] for u in holders]))
-    can_grant = any(u["admin"] for u in holders)
+    can_grant = any(rules.can_grant(u) for u in holders)
     by_kind = {}
     for user in eligible:
         if user["secure_token"] is False:
@@ -148,19 +120,18 @@ def _token_findings(model, users, version):
         members = by_kind.get(kind, [])
         if not members:
             continue
-        if _login_grants(model, kind):
-            step = ("None needed from here: the token is granted at the user's next graphical login, because the "
-                    "bootstrap token is escrowed (the MDM must be reachable then, and the password not blank).")
-            rule = "R41" if version < (11,) else "R42"
-            severity = "info"
-        elif kind == "managed_admin" and not holders and version >= (11,):
+        route = rules.token_route(model, members[0])  # one route per kind: the rules depend on the kind only
+        rule = rules.route_rule(model, route)
+        if route == rules.ROUTE_AT_LOGIN:
+            step, severity = rules.AT_LOGIN_STEP, "info"
+        elif route == rules.ROUTE_FIRST_LOGIN:
             step = "Log in as the managed administrator at the login window: a pre-hashed account gets the first token."
-            rule, severity = "R16", "warning"
+            severity = "warning"
         else:
-            rule, severity = "R26", "warning"
+            severity = "warning"
             step = grant_step[0].upper() + grant_step[1:] + "."
-            if kind == "mobile" and (model.get("bootstrap_token") or {}).get("supported") and version >= (10, 15):
-                step += (" Or escrow the bootstrap token, after which the next graphical login grants it.")
+            if rules.login_grants_token(model, kind, escrowed_now=True) and rules.bootstrap_could_be_escrowed(model):
+                step += " Or escrow the bootstrap token, after which the next graphical login grants it."
         out.append(_finding(code, severity, "%s without a secure token: %s. They cannot unlock FileVault or authorise "
                                             "protected operations." % (label, _names(members)),
                             step, rule, [u["name"] for u in members]))
@@ -282,7 +253,7 @@ def readiness(model, bootstrap_allowed_for_authentication="unknown"):
     users = [u for u in model.get("users", []) if u["secure_token"]]
     admins = [u["name"] for u in model.get("users", []) if u["admin"] and u["kind"] != "network"]
     owners = [u["name"] for u in users if u["volume_owner"]]
-    bt = _bootstrap_usable(model)
+    bt = rules.bootstrap_usable(model)
     allowed = bootstrap_allowed_for_authentication
     bt_auth = None if not bt else (True if allowed == "allowed" else (False if allowed == "disallowed" else None))
     mdm_label = ["MDM (bootstrap token)"] if bt_auth else []
@@ -327,7 +298,7 @@ def readiness(model, bootstrap_allowed_for_authentication="unknown"):
         out["kext_approval"] = entry(bool(admins), admins, "on Intel Macs administrators approve extensions")
         out["bootstrap_token_authorisation"] = entry(False, [], "only Apple silicon Macs use the bootstrap token "
                                                                 "for authorisation")
-    grantors = [u["name"] for u in users if u["admin"]]
+    grantors = [u["name"] for u in users if rules.can_grant(u)]
     out["grant_secure_tokens"] = entry(bool(grantors), grantors, "an administrator who holds a token grants tokens"
                                        if grantors else "no administrator holds a token")
     return out

@@ -16,7 +16,8 @@ from ansible_collections.macops.tokens.plugins.module_utils._account import (
     MAX_PROMPT_BYTES, password_ok, password_problem)
 from ansible_collections.macops.tokens.plugins.module_utils._mac import gather
 from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
-from ansible_collections.macops.tokens.plugins.module_utils._tokens import authentication_grants_first_token, find_user
+from ansible_collections.macops.tokens.plugins.module_utils._rules import authentication_grants_first_token
+from ansible_collections.macops.tokens.plugins.module_utils._tokens import find_user
 
 TOKEN_CODES = {"no_token_holder", "only_standard_token_holders", "token_state_inconsistent",
                "local_user_without_token", "mobile_account_without_token", "managed_admin_without_token",

@@ -16,6 +16,9 @@ token; a standard holder can be promoted for the grant).
 
 from __future__ import annotations
 
+from ansible_collections.macops.tokens.plugins.module_utils._rules import (authentication_grants_first_token,
+                                                                           first_token_grant_rule, holders)
+
 
 class PlanError(Exception):
     """The request cannot be carried out; the message names the cause and the next step."""
@@ -26,27 +29,6 @@ def find_user(model, name):
         if user["name"] == name:
             return user
     return None
-
-
-def holders(model):
-    return [u for u in model["users"] if u["secure_token"]]
-
-
-def authentication_grants_first_token(model, user):
-    """Would authenticating ``user`` now grant the first token (R10, R12, R16)? Then it is a change."""
-    if holders(model) or user is None or user["kind"] == "network":
-        return False
-    version = tuple(model["os"]["version_tuple"])
-    if version < (10, 15):
-        if user["kind"] == "mobile":
-            return False  # R22: before 10.15 a mobile account gets no token by itself
-        others = [u for u in model["users"] if u["uid"] is not None and u["uid"] >= 500 and u is not user]
-        return user["uid"] is not None and user["uid"] >= 500 and not others
-    if version < (11,):
-        return bool(user["admin"])
-    # 11+: pre-hashed accounts get the first token when they authenticate; no local tool tells a
-    # pre-hashed account from a plain one, so any authentication is treated as possibly granting it.
-    return True
 
 
 def _target(model, name):
@@ -69,11 +51,11 @@ def plan_grant(model, name, admin_name, promote_grantor=False):
     if user["secure_token"]:
         return {"action": "none", "rule": None, "grantor": None, "promote": False}
     current = holders(model)
-    version = tuple(model["os"]["version_tuple"])
     if not current:
-        if version >= (10, 14, 2):
+        rule = first_token_grant_rule(model)
+        if rule:
             admin = _grantor(model, admin_name, need_token=False)
-            return {"action": "grant_both", "rule": "R11", "grantor": admin["name"], "promote": False}
+            return {"action": "grant_both", "rule": rule, "grantor": admin["name"], "promote": False}
         if authentication_grants_first_token(model, user):
             return {"action": "authenticate", "rule": "R10", "grantor": None, "promote": False}
         raise PlanError("nobody holds a secure token and macOS %s has no rule that gives %s the first one: on "

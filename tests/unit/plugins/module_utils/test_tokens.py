@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.macops.tokens.plugins.module_utils import _tokens as T
+from ansible_collections.macops.tokens.plugins.module_utils import _rules, _tokens as T
 
 
 def user(name, uid, token=False, admin=False, kind="local", state=None):
@@ -50,7 +50,7 @@ def test_before_10_14_2_only_the_single_user_authenticates():
 ])
 def test_authentication_is_a_change_only_while_nobody_holds_a_token(version, users, who, expected):
     m = model(version, *users)
-    assert T.authentication_grants_first_token(m, T.find_user(m, who)) is expected
+    assert _rules.authentication_grants_first_token(m, T.find_user(m, who)) is expected
 
 
 @pytest.mark.parametrize("users,name,admin,promote,message", [
