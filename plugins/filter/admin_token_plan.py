@@ -12,6 +12,7 @@ description:
   - From a Mac's C(chain_of_trust_info) reading, decides whether the administrator already holds a token, gets the
     first one (nobody holds a token), gets one from a standard token holder promoted for the grant (only standard
     users hold one, and one of their passwords is known), or cannot get one here, with the next step.
+  - The remediation planner's administrator step; its rules are the audit's.
 author:
   - macops.tokens maintainers (@macops)
 options:
@@ -53,36 +54,11 @@ _value:
 """
 
 
-def _left(detail, next_step):
-    return {"action": "left", "detail": detail, "next_step": next_step}
+from ansible_collections.macops.tokens.plugins.module_utils._remediation import admin_plan
 
 
 def admin_token_plan(mac, admin, have_password, known=None, promote=True):
-    if not admin or not have_password:
-        return _left("no administrator credentials given",
-                     "set macops_admin_user and macops_admin_password (an AWX credential or ansible-vault)")
-    users = mac.get("users") or []
-    me = [u for u in users if u["name"] == admin]
-    if not me:
-        return _left("administrator %s is not an account on this Mac" % admin,
-                     "create it, or give another administrator in macops_admin_user")
-    if me[0]["secure_token"]:
-        return {"action": "none"}
-    holders = [u for u in users if u["secure_token"]]
-    if not holders:
-        return {"action": "grant", "grantor": admin, "grantor_is_admin": True, "promote": False,
-                "how": "first token (nobody held one)"}
-    admins = [u["name"] for u in holders if u["admin"]]
-    if admins:
-        return _left("administrator %s holds no token, but %s do" % (admin, ", ".join(admins)),
-                     "give the credentials of a token-holding administrator in macops_admin_user")
-    standard = [u["name"] for u in holders]
-    able = [name for name in standard if name in (known or [])]
-    if able and promote:
-        return {"action": "grant", "grantor": able[0], "grantor_is_admin": False, "promote": True,
-                "how": "from standard token holder %s, promoted for the grant" % able[0]}
-    return _left("only standard users hold a token (%s) and none of their passwords is known" % ", ".join(standard),
-                 "add one of their passwords to macops_user_passwords, or have that user grant a token to %s" % admin)
+    return admin_plan(mac, admin, bool(have_password), known, bool(promote))
 
 
 class FilterModule(object):

@@ -9,13 +9,14 @@ import pytest
 
 from ansible_collections.macops.tokens.plugins.filter.admin_token_plan import admin_token_plan
 from ansible_collections.macops.tokens.plugins.filter.fleet_report import fleet_report
-from ansible_collections.macops.tokens.plugins.filter.mobile_account_plan import mobile_account_plan
+from ansible_collections.macops.tokens.plugins.filter.account_token_plan import account_token_plan
+from ansible_collections.macops.tokens.plugins.filter.grant_outcomes import grant_outcomes
 from ansible_collections.macops.tokens.plugins.filter.preflight_problems import preflight_problems
 
 
 def user(name, token=False, admin=False, kind="local"):
     return {"name": name, "secure_token": token, "admin": admin, "kind": kind, "filevault_user": token,
-            "volume_owner": None}
+            "volume_owner": None, "uid": 501}
 
 
 def mac(users, version=(14, 5), supported=True, escrowed=False, enrolled=True, dep=True, fv="off"):
@@ -47,31 +48,73 @@ def test_admin_token_plan_without_credentials_or_promotion():
     plan = admin_token_plan(mac([user("admin", admin=True), user("kid", True)]), admin="admin", have_password=True,
                             known=["kid"], promote=False)
     assert plan["action"] == "left" and "kid" in plan["detail"]
+    assert "switched off" in plan["detail"] and "not known" not in plan["detail"]  # the password is known
+    assert "cli_users_promote_standard_holder: true" in plan["next_step"]
 
 
-@pytest.mark.parametrize("kwargs,version,escrowed,dep,action", [
-    ({}, (14, 5), True, False, "at_login"),
-    ({}, (10, 15, 7), True, True, "at_login"),
-    ({}, (10, 15, 7), True, False, "left"),  # 10.15 grants at login only with ADE
-    ({"escrowed_now": True}, (12, 7), False, False, "at_login"),
-    ({"admin_ready": True}, (14, 5), False, False, "grant"),
-    ({"admin_predicted": True}, (14, 5), False, False, "predict"),
-    ({}, (14, 5), False, False, "left"),
-])
-def test_mobile_account_plan(kwargs, version, escrowed, dep, action):
+def _mobile(**kwargs):
     users = [user("admin", True, True), user("jdoe", kind="mobile"), user("net", kind="network")]
-    plan = mobile_account_plan(mac(users, version=version, escrowed=escrowed, dep=dep), known=["jdoe"], **kwargs)
-    assert [p["name"] for p in plan] == ["jdoe"] and plan[0]["action"] == action
-    if action == "left":
-        assert plan[0]["next_step"]
+    version, escrowed, dep = kwargs.pop("version", (14, 5)), kwargs.pop("escrowed", False), kwargs.pop("dep", False)
+    return account_token_plan(mac(users, version=version, escrowed=escrowed, dep=dep), "mobile_accounts",
+                              **dict({"admin": "admin"}, **kwargs))
 
 
-def test_mobile_account_plan_next_steps_without_a_password():
-    users = [user("jdoe", kind="mobile")]
-    old = mobile_account_plan(mac(users, version=(10, 15, 7), dep=False))[0]
-    assert "upgrade to macOS 11 or enroll through Automated Device Enrollment" in old["next_step"]
-    none = mobile_account_plan(mac(users, supported=False, enrolled=False))[0]
-    assert "the Mac is not enrolled in an MDM" in none["next_step"]
+def _where(plan, name):
+    if name in plan["grant"]:
+        return "grant"
+    if name in plan["predicted"]:
+        return "predict"
+    late = name + " (after the administrator gets one)"
+    hits = [o for o in plan["outcomes"] if o["detail"].startswith(name) or o["detail"].endswith(late)]
+    return hits[0]["status"] if hits else None
+
+
+@pytest.mark.parametrize("kwargs,where", [
+    ({"escrowed": True, "known": ["jdoe"]}, "pending"),  # the login grants it: no sysadminctl needed (R42)
+    ({"escrowed": True, "version": (10, 15, 7), "dep": True}, "pending"),  # R41
+    ({"escrowed": True, "version": (10, 15, 7), "dep": False}, "pending"),  # R41 does not ask for ADE
+    ({"escrowed_now": True, "version": (12, 7)}, "pending"),
+    ({"known": ["jdoe"]}, "grant"),
+    ({"known": ["jdoe"], "admin": "nobody"}, "left"),
+    ({"known": ["jdoe"], "admin": "nobody", "admin_token": True, "check_mode": True}, "predict"),
+    ({}, "left"),
+    ({"escrowed": True, "version": (10, 14, 6)}, "left"),  # no login rule before 10.15
+])
+def test_mobile_accounts_step(kwargs, where):
+    plan = _mobile(**kwargs)
+    assert _where(plan, "jdoe") == where, plan
+    assert _where(plan, "net") is None  # network accounts never get a token (R21)
+    for outcome in plan["outcomes"]:
+        assert outcome["status"] == "changed" or outcome["next_step"]
+
+
+def test_local_accounts_step_grants_known_passwords_and_waits_for_the_login_otherwise():
+    users = [user("admin", True, True), user("lab"), user("kiosk"), user("mdm", kind="managed_admin")]
+    plan = account_token_plan(mac(users, escrowed=True), "cli_users", admin="admin", known=["lab"])
+    assert plan["grant"] == ["lab"]  # a known password is granted now, not left to a login that may not come
+    statuses = {o["detail"].split(" ")[0].rstrip(":"): o["status"] for o in plan["outcomes"]}
+    assert statuses == {"kiosk": "pending", "mdm": "pending"}
+    plan = account_token_plan(mac(users, escrowed=False), "cli_users", admin="admin", known=[])
+    kiosk = [o for o in plan["outcomes"] if o["detail"].startswith("kiosk")][0]
+    assert kiosk["status"] == "left" and "escrow the bootstrap token" in kiosk["next_step"]
+
+
+def test_account_token_plan_names_a_bad_step():
+    with pytest.raises(Exception, match="step must be one of"):
+        account_token_plan(mac([]), "everything")
+
+
+def test_grant_outcomes_per_account_failed_or_not():
+    result = {"failed": True, "users": [{"user": "a", "changed": True}, {"user": "b", "changed": False},
+                                        {"user": "c", "changed": False, "error": "the password is wrong"}]}
+    out = grant_outcomes(result, "mobile_accounts")
+    assert [(o["status"], o["detail"]) for o in out] == [
+        ("changed", "granted a secure token to mobile account a"),
+        ("ok", "mobile account b already holds a secure token"),
+        ("left", "c got no token: the password is wrong")]
+    assert grant_outcomes({"failed": True, "msg": "unreachable"}, "cli_users")[0]["status"] == "left"
+    assert grant_outcomes({"users": [{"user": "a", "changed": True}]}, "cli_users", True)[0]["detail"] == \
+        "would grant a secure token to a"
 
 
 @pytest.mark.parametrize("python,sudo,fda,expect", [
@@ -89,6 +132,7 @@ def test_mobile_account_plan_next_steps_without_a_password():
 def test_preflight_problems(python, sudo, fda, expect):
     found = preflight_problems(python, sudo=sudo, fda=fda, interpreter="/usr/bin/python3", user="admin")
     assert len(found) == len(expect) and all(e in f for e, f in zip(expect, found)), found
+
 
 
 def trust(users, findings=(), **kw):

@@ -1,0 +1,154 @@
+# Copyright (c) 2026, macops.tokens contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The remediation planner for secure tokens: which accounts a step grants, and what it says of the rest.
+
+PRIVATE: this module is internal to macops.tokens and may change without notice.
+
+Pure: one Mac's model (``chain_of_trust_info``'s ``mac``), the run's inputs and what earlier steps of this run did
+(or, in check mode, are predicted to do) in; the step's plan out. The rules come from ``_rules``, so the plan for
+an account always agrees with the audit's finding about it. The roles carry the order (administrator first, then
+the bootstrap token, then local accounts, then mobile accounts) and call the modules; this module decides.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+from ansible_collections.macops.tokens.plugins.module_utils import _rules as rules
+
+STEP_KINDS = {"cli_users": ("local", "managed_admin"), "mobile_accounts": ("mobile",)}
+LABELS = {"local": "", "managed_admin": " (the MDM's managed administrator)", "mobile": " (mobile account)"}
+PREFIX = {"cli_users": "", "mobile_accounts": "mobile account "}  # how a grant names the account
+CREDENTIALS_STEP = "set macops_admin_user and macops_admin_password (an AWX credential or ansible-vault)"
+
+
+def _left(detail: str, next_step: str) -> dict:
+    return {"action": "left", "detail": detail, "next_step": next_step}
+
+
+def admin_plan(model: dict, admin: Optional[str], have_password: bool, known: Optional[List[str]] = None,
+               promote: bool = True) -> dict:
+    """How the administrator whose credentials were given gets a token: ``action`` none, grant or left."""
+    if not admin or not have_password:
+        return _left("no administrator credentials given", CREDENTIALS_STEP)
+    users = model.get("users") or []
+    me = [u for u in users if u["name"] == admin]
+    if not me:
+        return _left("administrator %s is not an account on this Mac" % admin,
+                     "create it, or give another administrator in macops_admin_user")
+    if me[0]["secure_token"]:
+        return {"action": "none"}
+    current = rules.holders(model)
+    if not current:
+        return {"action": "grant", "grantor": admin, "grantor_is_admin": True, "promote": False,
+                "how": "first token (nobody held one)"}
+    grantors = [u["name"] for u in current if rules.can_grant(u)]
+    if grantors:
+        return _left("administrator %s holds no token, but %s do" % (admin, ", ".join(grantors)),
+                     "give the credentials of a token-holding administrator in macops_admin_user")
+    standard = [u["name"] for u in current]
+    able = [name for name in standard if name in (known or [])]
+    if able and promote:
+        return {"action": "grant", "grantor": able[0], "grantor_is_admin": False, "promote": True,
+                "how": "from standard token holder %s, promoted for the grant" % able[0]}
+    if able:
+        return _left("only standard users hold a token (%s); the password of %s is known, but promoting a standard "
+                     "holder for the grant is switched off" % (", ".join(standard), able[0]),
+                     "set cli_users_promote_standard_holder: true to let this run add %s to the admin group for the "
+                     "grant (and remove it again), or have %s grant a token to %s" % (able[0], able[0], admin))
+    return _left("only standard users hold a token (%s) and none of their passwords is known" % ", ".join(standard),
+                 "add one of their passwords to macops_user_passwords, or have that user grant a token to %s" % admin)
+
+
+def _outcome(step: str, status: str, detail: str, next_step: Optional[str] = None) -> dict:
+    out = {"step": step, "status": status, "detail": detail}
+    if next_step:
+        out["next_step"] = next_step
+    return out
+
+
+def account_plan(model: dict, step: str, admin: Optional[str] = None, known: Optional[List[str]] = None,
+                 admin_token: Optional[bool] = None, escrowed_now: bool = False, check_mode: bool = False) -> dict:
+    """The accounts of one step (``cli_users``: local accounts and the MDM's managed administrator;
+    ``mobile_accounts``: AD mobile accounts) that hold no token: ``grant`` (names to grant now, in one call),
+    ``predicted`` (check mode: granted once the administrator has the token this run predicts) and ``outcomes``
+    for the accounts that are not granted here, each with its next step.
+
+    ``admin_token`` is what the administrator step did (True: holds a token now, or is predicted to in check
+    mode; False: does not; None: that step did not run, so the Mac's reading decides).
+    """
+    if step not in STEP_KINDS:
+        raise ValueError("step must be one of %s, not %r" % (", ".join(sorted(STEP_KINDS)), step))
+    known = list(known or [])
+    users = model.get("users") or []
+    me = [u for u in users if u["name"] == admin]
+    holds = bool(me and rules.can_grant(me[0]))
+    ready = holds or (bool(admin_token) and not check_mode and bool(me) and bool(me[0]["admin"]))
+    predicted_ready = not ready and bool(admin_token) and check_mode
+    plan = {"step": step, "grant": [], "predicted": [], "outcomes": []}
+    for user in users:
+        if user["kind"] not in STEP_KINDS[step] or user["secure_token"] is not False or user["name"] == admin:
+            continue
+        name, label = user["name"], LABELS[user["kind"]]
+        route = rules.token_route(model, user, escrowed_now)
+        login_first = user["kind"] == "mobile"  # accounts that log in at the login window anyway
+        if route == rules.ROUTE_AT_LOGIN and (login_first or name not in known or not (ready or predicted_ready)):
+            plan["outcomes"].append(_outcome(
+                step, "pending", "%s%s: granted at next graphical login (bootstrap token escrowed%s)"
+                % (name, label, " by this run" if escrowed_now else ""),
+                "have %s log in at the login window with the MDM reachable; the audit after that shows the token"
+                % name))
+        elif route == rules.ROUTE_FIRST_LOGIN:
+            plan["outcomes"].append(_outcome(
+                step, "left", "%s%s has no secure token, and nobody here holds one" % (name, label),
+                "log in as %s at the login window: a pre-hashed account gets the first token (R16)" % name))
+        elif name in known and ready:
+            plan["grant"].append(name)
+        elif name in known and predicted_ready:
+            plan["predicted"].append(name)
+            plan["outcomes"].append(_outcome(step, "changed", "would grant a secure token to %s%s (after the "
+                                                              "administrator gets one)" % (PREFIX[step], name)))
+        elif name in known:
+            plan["outcomes"].append(_outcome(
+                step, "left", "%s%s has no secure token and no administrator here can grant one" % (name, label),
+                ("first give administrator %s a token (see above)" % admin) if admin else CREDENTIALS_STEP))
+        else:
+            plan["outcomes"].append(_outcome(step, "left", "%s%s has no secure token and its password is not known"
+                                             % (name, label), _unknown_password_step(model, user)))
+    return plan
+
+
+def _unknown_password_step(model: dict, user: dict) -> str:
+    """The next step for an account whose password nobody gave: the same two ways the audit's finding names."""
+    step = "add its password to macops_user_passwords and run again"
+    if rules.login_grants_token(model, user["kind"], escrowed_now=True):
+        if rules.bootstrap_could_be_escrowed(model):
+            return step + ("; or escrow the bootstrap token (the bootstrap_escrow step, with a token-holding "
+                           "administrator's credentials), after which %s's next graphical login grants it"
+                           % user["name"])
+    if rules.version(model) >= (10, 15) and user["kind"] != "local":
+        mdm = model.get("mdm") or {}
+        why = "the MDM server lacks the capability" if mdm.get("enrolled") else "the Mac is not enrolled in an MDM"
+        return step + " (no bootstrap token is available here: %s)" % why
+    return step
+
+
+def grant_outcomes(result: dict, step: str, check_mode: bool = False) -> list:
+    """The outcomes of one batched ``secure_token`` call (its ``users`` result), failed or not."""
+    out = []
+    for entry in result.get("users") or []:
+        name, prefix = entry.get("user"), PREFIX.get(step, "")
+        if entry.get("error"):
+            out.append(_outcome(step, "left", "%s got no token: %s" % (name, entry["error"]),
+                                "fix the cause above and run again"))
+        elif entry.get("changed"):
+            out.append(_outcome(step, "changed", "%s a secure token to %s%s"
+                                % ("would grant" if check_mode else "granted", prefix, name)))
+        else:
+            out.append(_outcome(step, "ok", "%s%s already holds a secure token" % (prefix, name)))
+    if result.get("failed") and not result.get("users"):
+        out.append(_outcome(step, "left", "no token was granted: %s" % result.get("msg", "the task failed"),
+                            "fix the cause above and run again"))
+    return out

@@ -1,0 +1,143 @@
+# Copyright (c) 2026, macops.tokens contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The audit and the remediation planner say the same thing about every account on every shipped macsim host (the
+demo fleet's hosts are among them): each Mac is read in-process through macsim's tools, its findings computed, and
+the planner run with nothing known and with every password known."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from ansible_collections.macops.tokens.plugins.module_utils import _findings, _remediation, _rules
+from ansible_collections.macops.tokens.plugins.module_utils._info import gather
+from ansible_collections.macops.tokens.plugins.module_utils._runner import Result, Runner, ToolError
+
+macsim_fleet = pytest.importorskip("macsim.fleet")  # installed by make venv, so make units always has it
+from macsim import store  # noqa: E402
+from macsim.tools import IMPLS, call  # noqa: E402
+
+HOSTS = macsim_fleet.load_scenario("all")["hosts"]
+CODES = {"local": "local_user_without_token", "mobile": "mobile_account_without_token",
+         "managed_admin": "managed_admin_without_token"}
+STEPS = {"local": "cli_users", "managed_admin": "cli_users", "mobile": "mobile_accounts"}
+
+
+class SimRunner(Runner):
+    """Runs Apple's tools as macsim implements them, in-process, on one host directory."""
+
+    def __init__(self, host_dir):
+        super(SimRunner, self).__init__(module=None)
+        self.host_dir = host_dir
+
+    def run(self, tool, args, data=None, ok_codes=(0,), timeout=None):
+        if tool in IMPLS:
+            rc, out, err = call(tool, self.host_dir, [str(a) for a in args], stdin=data or "")
+        else:  # the plain Unix tools (ls) run for real, on the Mac's file system under its host directory
+            argv = [self.host_dir + a if a.startswith("/") else a for a in map(str, args)]
+            done = subprocess.run(["/bin/" + tool] + argv, capture_output=True, text=True, input=data,
+                                  check=False)
+            rc, out, err = done.returncode, done.stdout, done.stderr
+        self.calls.append([tool] + list(args))
+        result = Result([tool] + list(args), rc, out, err)
+        if ok_codes is not None and rc not in ok_codes:
+            raise ToolError("%s exited %s" % (tool, rc), command=result.command, rc=rc, out=out, err=err)
+        return result
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    out = {}
+    for name, host in HOSTS.items():
+        state = dict(host["state"])
+        if state.get("python") in ("none", "stub") or host.get("faults") or state.get("faults"):
+            continue
+        directory = tmp_path_factory.mktemp(name)
+        store.create_host(directory, state)
+        try:
+            out[name] = (gather(SimRunner(str(directory)), managed_admins=state.get("managed_admins") or []),
+                         state)
+        except Exception as exc:  # a Mac the read side refuses (not a Mac, unreadable) has no plan to compare
+            out[name] = (None, repr(exc))
+    return out
+
+
+def _inputs(state, everything):
+    users = state.get("users") or []
+    admins = [u for u in users if u.get("admin") and u.get("password")]
+    admin = next((u for u in admins if u.get("secure_token")), admins[0] if admins else None)
+    known = [u["name"] for u in users if u.get("password")] if everything else []
+    return (admin["name"] if admin and everything else None), known
+
+
+def _outcome_for(plan, name):
+    if name in plan["grant"]:
+        return "grant"
+    if name in plan["predicted"]:
+        return "predicted"
+    hits = [o for o in plan["outcomes"] if o["detail"].split(" ")[0].rstrip(":") == name
+            or o["detail"].endswith(" %s (after the administrator gets one)" % name)]
+    assert len(hits) == 1, (name, plan)
+    return hits[0]
+
+
+def test_every_shipped_host_was_read(models):
+    read = [name for name, (model, _state) in models.items() if model is not None]
+    assert len(read) >= 30, sorted(models)
+
+
+@pytest.mark.parametrize("everything", [False, True], ids=["nothing known", "every password known"])
+def test_the_plan_for_each_account_is_the_findings_next_step_or_its_resolution(models, everything):
+    compared = 0
+    for host, (model, state) in sorted(models.items()):
+        if model is None:
+            continue
+        found = dict((f["code"], f) for f in _findings.findings(model))
+        admin, known = _inputs(state, everything)
+        plans = dict((step, _remediation.account_plan(model, step, admin=admin, known=known))
+                     for step in ("cli_users", "mobile_accounts"))
+        for user in model["users"]:
+            if user["secure_token"] is not False or user["kind"] not in CODES or user["name"] == admin:
+                continue
+            finding = found.get(CODES[user["kind"]])
+            assert finding and user["name"] in finding["users"], (host, user["name"], sorted(found))
+            outcome = _outcome_for(plans[STEPS[user["kind"]]], user["name"])
+            route = _rules.token_route(model, user)
+            where = (host, user["name"], finding["next_step"], outcome)
+            if finding["next_step"] == _rules.AT_LOGIN_STEP:
+                assert route == _rules.ROUTE_AT_LOGIN, where
+                # the login grants it; a known local password may be used at once, which resolves the finding
+                assert outcome == "grant" or (outcome["status"] == "pending"
+                                              and "granted at next graphical login" in outcome["detail"]), where
+            elif "pre-hashed account gets the first token" in finding["next_step"]:
+                assert outcome["status"] == "left" and "pre-hashed" in outcome["next_step"], where
+            else:
+                assert route == _rules.ROUTE_GRANT, where
+                assert outcome in ("grant", "predicted") or outcome["status"] in ("left", "changed"), where
+                if outcome not in ("grant", "predicted") and outcome["status"] == "left":
+                    assert "next graphical login grants it" not in outcome["detail"], where
+                    said_escrow = "escrow the bootstrap token" in finding["next_step"].lower()
+                    if "password is not known" in outcome["detail"]:
+                        assert said_escrow == ("escrow the bootstrap token" in outcome["next_step"]), where
+            compared += 1
+    assert compared >= 10
+
+
+def test_the_administrator_step_agrees_with_the_token_holder_findings(models):
+    for host, (model, state) in sorted(models.items()):
+        if model is None:
+            continue
+        codes = set(f["code"] for f in _findings.findings(model))
+        admin, known = _inputs(state, True)
+        if not admin:
+            continue
+        plan = _remediation.admin_plan(model, admin, True, known)
+        holds = [u for u in model["users"] if u["name"] == admin][0]["secure_token"]
+        if holds:
+            assert plan["action"] == "none", host
+        elif "no_token_holder" in codes:
+            assert plan["action"] == "grant" and "first token" in plan["how"], host
+        elif "only_standard_token_holders" in codes:
+            assert plan["action"] == "grant" and plan["promote"] or "standard" in plan["detail"], host
