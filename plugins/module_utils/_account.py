@@ -7,7 +7,7 @@
 PRIVATE: this module is internal to macops.tokens and may change without notice.
 
 Beware: while nobody holds a secure token, an authentication can itself grant the first
-token (see _tokens.authentication_grants_first_token); callers decide when a check is safe.
+token (see _rules.authentication_grants_first_token); callers decide when a check is safe.
 """
 
 from __future__ import annotations
@@ -55,20 +55,30 @@ def password_ok(runner, name, password):
     return result.rc == 0 and "DS Error" not in result.out and "eDSAuthFailed" not in result.out, result
 
 
-def require_password(module, runner, name, password):
-    """Fail the task, naming the account, when its password is refused; nothing has been changed yet.
+LONG_PASSWORD = ("the password of %s is longer than the %d bytes a macOS password prompt takes, so it was not "
+                 "checked beforehand; the change is verified by reading the Mac again")
 
-    A password longer than a prompt takes cannot be checked there (it would be refused as if wrong): it is left to
-    the tool that uses it, whose result is verified by re-reading the Mac.
-    """
+
+def check_password(runner, name, password):
+    """``(problem, result, checked)``: why ``password`` of ``name`` cannot be used or was refused (else None), the
+    dscl run that refused it (else None), and whether it was checked at all: a password longer than a prompt takes
+    cannot be checked there (it would be refused as if wrong), and is left to the tool that uses it."""
     problem = password_problem(password)
     if problem:
-        module.fail_json(msg="the password given for %s cannot be used: %s. Nothing was changed" % (name, problem))
+        return "the password given for %s cannot be used: %s" % (name, problem), None, False
     if len(password.encode("utf-8")) > MAX_PROMPT_BYTES:
-        module.warn("the password of %s is longer than the %d bytes a macOS password prompt takes, so it was not "
-                    "checked beforehand; the change is verified by reading the Mac again" % (name, MAX_PROMPT_BYTES))
-        return
+        return None, None, False
     ok, result = password_ok(runner, name, password)
-    if not ok:
-        module.fail_json(msg="the password given for %s is wrong: dscl -authonly refused it (nothing was changed)"
-                             % name, cmd=result.command, rc=result.rc, stdout=result.out)
+    return (None if ok else "the password given for %s is wrong: dscl -authonly refused it" % name), result, True
+
+
+def require_password(module, runner, name, password):
+    """Fail the task, naming the account, when its password is refused; nothing has been changed yet. An
+    unchecked (too long) password is warned about; the tool that uses it is verified by re-reading the Mac."""
+    problem, result, checked = check_password(runner, name, password)
+    if problem and result is None:
+        module.fail_json(msg=problem + ". Nothing was changed")
+    if problem:
+        module.fail_json(msg=problem + " (nothing was changed)", cmd=result.command, rc=result.rc, stdout=result.out)
+    if not checked:
+        module.warn(LONG_PASSWORD % (name, MAX_PROMPT_BYTES))

@@ -31,9 +31,26 @@ extends_documentation_fragment:
   - macops.tokens._common
 options:
   user:
-    description: Short name of the account.
+    description:
+      - Short name of the account.
+      - Exactly one of O(user) and O(users) is required.
     type: str
-    required: true
+  users:
+    description:
+      - Grant a token to each of these accounts in one task (O(state=present) only), reading the Mac once before
+        and once after, with C(diskutil apfs updatePreboot /) run once at the end when FileVault is on.
+      - Every account is planned, checked and verified on its own; an account that cannot get a token is
+        reported in RV(users) with the reason, the others are still granted, and the task then fails naming them.
+      - Needs a token holder already; the first token on a Mac is given with O(user), which follows the
+        version's first-token rule.
+    type: list
+    elements: str
+    version_added: 0.2.0
+  user_passwords:
+    description:
+      - With O(users), short name to password, one for every listed account.
+    type: dict
+    version_added: 0.2.0
   state:
     description: Whether the account must hold a secure token.
     type: str
@@ -41,7 +58,8 @@ options:
     default: present
   user_password:
     description:
-      - The account's password. Required to grant or remove a token; macOS needs it to wrap the token.
+      - The account's password. Required to grant or remove a token with O(user); macOS needs it to wrap the
+        token.
     type: str
   admin_user:
     description:
@@ -85,6 +103,15 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Give every command-line created user whose password is known a token, in one task
+  macops.tokens.secure_token:
+    users: [labuser, kiosk]
+    user_passwords: "{{ macops_user_passwords }}"
+    admin_user: "{{ macops_admin_user }}"
+    admin_password: "{{ macops_admin_password }}"
+  become: true
+  no_log: true
+
 - name: Give a command-line created user a secure token
   macops.tokens.secure_token:
     user: labuser
@@ -107,23 +134,31 @@ EXAMPLES = r"""
 
 RETURN = r"""
 user:
-  description: The account.
+  description: The account (V(null) with O(users)).
   returned: always
   type: str
   sample: labuser
+users:
+  description:
+    - With O(users), one entry per listed account, failed or not - C(user), C(changed), C(secure_token) (as
+      re-read), C(volume_owner) (after a grant) and C(error) (why it got no token, else V(null)).
+  returned: with O(users)
+  type: list
+  elements: dict
+  sample: [{user: labuser, changed: true, secure_token: true, volume_owner: false, error: null}]
 secure_token:
   description: Whether the account holds a secure token after the task (as re-read from the Mac).
-  returned: success
+  returned: success, with O(user)
   type: bool
   sample: true
 first_token_rule:
   description: The first-token rule followed when nobody held a token (V(R10) or V(R11)), else V(null).
-  returned: success
+  returned: success, with O(user)
   type: str
   sample: R11
 granted_also:
   description: Other accounts that got a token with this one (the administrator, under V(R11)).
-  returned: success
+  returned: success, with O(user)
   type: list
   elements: str
 preboot_updated:
@@ -137,7 +172,7 @@ promoted:
 volume_owner:
   description: Whether the account is a volume owner afterwards (Apple silicon; V(null) on Intel, and in check mode
     before a grant, since whether a grant confers ownership is not settled).
-  returned: success
+  returned: success, with O(user)
   type: bool
 diff:
   description: Token state before and after.
@@ -149,12 +184,17 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.macops.tokens.plugins.module_utils import _parsers as P
-from ansible_collections.macops.tokens.plugins.module_utils._account import refuse_unusable_passwords, require_password
+from ansible_collections.macops.tokens.plugins.module_utils._account import (LONG_PASSWORD, MAX_PROMPT_BYTES,
+                                                                             check_password,
+                                                                             refuse_unusable_passwords,
+                                                                             require_password)
+from ansible_collections.macops.tokens.plugins.module_utils._change import (ChangeError, as_change_error, failing,
+                                                                            mismatches)
 from ansible_collections.macops.tokens.plugins.module_utils._info import read_mac
 from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
-from ansible_collections.macops.tokens.plugins.module_utils._tokens import (PlanError,
-                                                                            authentication_grants_first_token,
-                                                                            find_user, plan_grant, plan_remove)
+from ansible_collections.macops.tokens.plugins.module_utils._rules import authentication_grants_first_token
+from ansible_collections.macops.tokens.plugins.module_utils._tokens import (PlanError, find_user, plan_grant,
+                                                                            plan_remove)
 
 PARTS = ("os", "users", "filevault")
 SYSADMINCTL_ERRORS = {
@@ -172,22 +212,21 @@ SYSADMINCTL_ERRORS = {
 }
 
 
-def sysadminctl(module, runner, verb, user, admin, user_password, admin_password, cleanup=None):
-    """Run a token verb with both passwords on stdin; fail on a known error text, after ``cleanup`` (a callable
-    returning an extra sentence or None) has run, so nothing this task changed is left behind by a failure."""
+def sysadminctl(runner, verb, user, admin, user_password, admin_password, cleanup=None):
+    """Run a token verb with both passwords on stdin; raise ChangeError on a known error text, after ``cleanup``
+    (a callable returning an extra sentence or None) has run, so nothing this task changed is left behind."""
     data = "%s\n%s\n" % (admin_password, user_password)  # mkuser's order: the administrator's line first
     try:
         result = runner.run("sysadminctl", [verb, user, "-password", "-", "-adminUser", admin, "-adminPassword",
                                             "-"], data=data, ok_codes=None)
     except ToolError as exc:
         extra = cleanup() if cleanup else None
-        module.fail_json(msg=str(exc) + ("; " + extra if extra else ""), **exc.details())
+        raise as_change_error(exc, suffix="; " + extra if extra else "")
     extra = cleanup() if cleanup else None
     code = P.sysadminctl_error(result.err + "\n" + result.out)
     if code or extra:
         msg = SYSADMINCTL_ERRORS[code] % {"admin": admin, "user": user} if code else "the grant command ran"
-        module.fail_json(msg=msg + ("; " + extra if extra else ""), cmd=result.command, rc=result.rc,
-                         stderr=result.err)
+        raise ChangeError(msg + ("; " + extra if extra else ""), cmd=result.command, rc=result.rc, stderr=result.err)
     return result
 
 
@@ -200,21 +239,20 @@ def set_admin(runner, name, add):
     runner.run("dseditgroup", ["-o", "edit", "-a" if add else "-d", name, "-t", "user", "admin"])
 
 
-def promote(module, runner, name, result):
+def promote(runner, name, result):
     """Add ``name`` to admin for the grant; True only when this run added it, proven by reading the group again."""
     if name in admin_members(runner):
-        module.fail_json(msg="admin_user %s is a member of the admin group when read again, although the first read "
-                             "said it was not; the admin group is left alone and nothing was changed: run again"
-                             % name, **result)
+        raise ChangeError("admin_user %s is a member of the admin group when read again, although the first read "
+                          "said it was not; the admin group is left alone and nothing was changed: run again" % name)
     try:
         set_admin(runner, name, add=True)
     except ToolError as exc:
         left = demote(runner, name) if name in admin_members(runner) else None
-        module.fail_json(msg="adding %s to the admin group for the grant failed (%s)%s" % (
-            name, exc, "; " + left if left else "; the admin group is as it was"), **dict(exc.details(), **result))
+        raise ChangeError("adding %s to the admin group for the grant failed (%s)%s" % (
+            name, exc, "; " + left if left else "; the admin group is as it was"), **exc.details())
     if name not in admin_members(runner):
-        module.fail_json(msg="dseditgroup did not add %s to the admin group (read again: not a member); nothing "
-                             "else was changed" % name, **result)
+        raise ChangeError("dseditgroup did not add %s to the admin group (read again: not a member); nothing else "
+                          "was changed" % name)
     result["promoted"] = True
     return True
 
@@ -234,10 +272,143 @@ def demote(runner, name):
             "it with 'dseditgroup -o edit -d %s -t user admin'" % (name, cause, name))
 
 
+def not_taken(name, user, want, cause=""):
+    """The message for a change that the re-read Mac does not show (sysadminctl exits 0 even when it fails)."""
+    return ("the change did not take: after the command %s %s a secure token (signals: %s); sysadminctl exits 0 "
+            "even when it fails, so the Mac was re-read to check%s"
+            % (name, "still holds" if not want else "does not hold", user.get("token_signals"), cause))
+
+
+def update_preboot(runner, names):
+    """After grants while FileVault is on: ``diskutil apfs updatePreboot /``, so they appear at the FileVault login
+    window; raises ChangeError when it does not report success."""
+    preboot = runner.run("diskutil", ["apfs", "updatePreboot", "/"], ok_codes=None)
+    if not P.parse_updatepreboot(preboot.out + preboot.err):
+        raise ChangeError("the token%s granted but diskutil apfs updatePreboot / did not report success; %s may not "
+                          "appear at the FileVault login window until it runs"
+                          % (" was" if len(names) == 1 else "s were", ", ".join(names)),
+                          cmd=preboot.command, rc=preboot.rc, stdout=preboot.out, stderr=preboot.err)
+
+
+def _password_refused(module, runner, name, password):
+    problem, _refusal, checked = check_password(runner, name, password)
+    if not checked and not problem:
+        module.warn(LONG_PASSWORD % (name, MAX_PROMPT_BYTES))
+    return problem
+
+
+def grant_many(module, p):
+    """``users``: grant every listed account a token in one task, reading the Mac once before and once after.
+
+    Each account is planned on its own (R26; accounts that already hold one are left alone); an account whose plan
+    or password fails is reported in ``users`` with the reason, the others are still granted. Needs a token holder
+    already (the first token is a single-account task: it follows the version's first-token rule).
+    """
+    names, passwords, admin = p["users"], p["user_passwords"] or {}, p["admin_user"]
+    if len(set(names)) != len(names):
+        module.fail_json(msg="users lists an account twice; list each account once")
+    missing = [n for n in names if not passwords.get(n)]
+    if missing:
+        module.fail_json(msg="user_passwords has no (or a blank) password for %s: macOS needs each account's own "
+                             "password to wrap its token; add it, or leave the account out of users"
+                             % ", ".join(missing))
+    refuse_unusable_passwords(module, [("user_passwords", n, passwords[n]) for n in names]
+                              + [("admin_password", admin, p["admin_password"])])
+    before = read_mac(module, PARTS)
+    entries = dict((n, {"user": n, "changed": False, "secure_token": None, "error": None}) for n in names)
+    todo, grantor, promote_needed = [], None, False
+    for name in names:
+        try:
+            plan = plan_grant(before, name, admin, p["promote_grantor"])
+        except PlanError as exc:
+            entries[name]["error"] = str(exc)
+            continue
+        if plan["action"] == "none":
+            entries[name]["secure_token"] = True
+        elif plan["action"] != "grant":
+            entries[name]["error"] = ("nobody holds a secure token on this Mac, so %s cannot be granted one in a "
+                                      "batch: give the first token with user=%s (it follows the version's "
+                                      "first-token rule), then run the batch" % (name, name))
+        else:
+            todo.append(name)
+            grantor, promote_needed = plan["grantor"], plan["promote"]
+    # One list of the entries, in the order given: every failure and the final result report all of them.
+    result = {"changed": False, "user": None, "users": [entries[n] for n in names], "promoted": False,
+              "preboot_updated": False}
+    if todo and not p["admin_password"]:
+        module.fail_json(msg="admin_password is required (and must not be blank) for admin_user %s" % grantor,
+                         users=result["users"])
+    if module._diff:
+        result["diff"] = {"before": dict((n, {"secure_token": _had(before, n)}) for n in names),
+                          "after": dict((n, {"secure_token": True if n in todo else entries[n]["secure_token"]})
+                                        for n in names)}
+    runner = Runner(module, timeout=p["timeout"])
+    if todo:
+        with failing(module, result):
+            problem = _password_refused(module, runner, grantor, p["admin_password"])
+            if problem:
+                raise ChangeError(problem + " (nothing was changed)")
+        for name in list(todo):
+            problem = _password_refused(module, runner, name, passwords[name])
+            if problem:
+                entries[name]["error"] = problem + " (nothing was changed for it)"
+                todo.remove(name)
+    result["changed"] = bool(todo)
+    if module.check_mode or not todo:
+        for name in todo:
+            entries[name].update(changed=True, secure_token=True)
+        _finish(module, result)
+    with failing(module, result):
+        added = promote_needed and promote(runner, grantor, result)
+        try:
+            for name in todo:
+                try:
+                    sysadminctl(runner, "-secureTokenOn", name, grantor, passwords[name], p["admin_password"])
+                except ChangeError as exc:
+                    entries[name]["error"] = exc.msg
+        finally:
+            left = demote(runner, grantor) if added else None
+        if left:
+            raise ChangeError(left)
+    after = read_mac(module, PARTS)
+    granted = []
+    for name in todo:
+        user = find_user(after, name) or {}
+        wrong = mismatches({"secure_token": True, "token_state": "enabled"},
+                           {"secure_token": bool(user.get("secure_token")), "token_state": user.get("token_state")})
+        entries[name].update(secure_token=bool(user.get("secure_token")), volume_owner=user.get("volume_owner"))
+        if not wrong:
+            entries[name]["changed"] = True
+            granted.append(name)
+        elif not entries[name]["error"]:
+            entries[name]["error"] = not_taken(name, user, want=True)
+    result["changed"] = bool(granted)
+    if granted and after["filevault"]["state"] in ("on", "encrypting", "decrypting"):
+        with failing(module, result):
+            update_preboot(runner, granted)
+        result["preboot_updated"] = True
+    _finish(module, result)
+
+
+def _had(model, name):
+    user = find_user(model, name)
+    return bool(user["secure_token"]) if user else None
+
+
+def _finish(module, result):
+    errors = ["%s: %s" % (e["user"], e["error"]) for e in result["users"] if e["error"]]
+    if errors:
+        module.fail_json(msg="%d of %d accounts got no secure token: %s" % (len(errors), len(result["users"]),
+                                                                            "; ".join(errors)), **result)
+    module.exit_json(**result)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            user=dict(type="str", required=True),
+            user=dict(type="str"),
+            users=dict(type="list", elements="str"),
+            user_passwords=dict(type="dict", no_log=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             user_password=dict(type="str", no_log=True),
             admin_user=dict(type="str"),
@@ -246,10 +417,18 @@ def main():
             force=dict(type="bool", default=False),
             timeout=dict(type="int", default=60),
         ),
-        required_if=[("state", "present", ("user_password",))],
+        required_one_of=[("user", "users")],
+        mutually_exclusive=[("user", "users"), ("users", "user_password"), ("users", "force")],
+        required_together=[("users", "user_passwords")],
         supports_check_mode=True,
     )
     p = module.params
+    if p["users"] is not None:
+        if p["state"] != "present":
+            module.fail_json(msg="users grants tokens (state=present); remove tokens one account at a time with user")
+        grant_many(module, p)
+    if p["state"] == "present" and p["user_password"] is None:
+        module.fail_json(msg="state is present but the following are missing: user_password")
     name = p["user"]
     refuse_unusable_passwords(module, [("user_password", name, p["user_password"]),
                                        ("admin_password", p["admin_user"], p["admin_password"])])
@@ -295,24 +474,22 @@ def main():
             result["granted_also"] = [plan["grantor"]]
         # Whether a grant confers volume ownership is not settled by the sources: unknown until it is done.
         module.exit_json(secure_token=want, volume_owner=None if want else target["volume_owner"], **result)
-    try:
+    with failing(module, result):
         if plan["action"] == "authenticate":
             if not authentication_grants_first_token(before, target):  # pragma: no cover - guarded by the plan
                 module.fail_json(msg="internal error: no first-token rule applies")
             require_password(module, runner, name, p["user_password"])
             result["first_token_rule"] = plan["rule"]
         elif plan["action"] == "remove":
-            sysadminctl(module, runner, "-secureTokenOff", name, plan["grantor"], p["user_password"] or "",
+            sysadminctl(runner, "-secureTokenOff", name, plan["grantor"], p["user_password"] or "",
                         p["admin_password"])
         else:
-            added = plan["promote"] and promote(module, runner, plan["grantor"], result)
-            sysadminctl(module, runner, "-secureTokenOn", name, plan["grantor"], p["user_password"],
-                        p["admin_password"], cleanup=(lambda: demote(runner, plan["grantor"])) if added else None)
+            added = plan["promote"] and promote(runner, plan["grantor"], result)
+            sysadminctl(runner, "-secureTokenOn", name, plan["grantor"], p["user_password"], p["admin_password"],
+                        cleanup=(lambda: demote(runner, plan["grantor"])) if added else None)
             if plan["action"] == "grant_both":
                 result["first_token_rule"] = plan["rule"]
                 result["granted_also"] = [plan["grantor"]]
-    except ToolError as exc:
-        module.fail_json(msg=str(exc), **exc.details())
     after = read_mac(module, PARTS)
     user = find_user(after, name)
     if bool(user["secure_token"]) != want or user["token_state"] == "inconsistent":
@@ -321,19 +498,10 @@ def main():
             cause = ("; the volume still holds the key of a deleted account (%s), which macOS may count as the "
                      "first secure token (see the orphaned_crypto_user finding)"
                      % ", ".join(after["orphan_crypto_users"]))
-        module.fail_json(msg="the change did not take: after the command %s %s a secure token (signals: %s); "
-                             "sysadminctl exits 0 even when it fails, so the Mac was re-read to check%s"
-                         % (name, "still holds" if not want else "does not hold", user["token_signals"], cause),
-                         **result)
+        module.fail_json(msg=not_taken(name, user, want, cause), **result)
     if want and after["filevault"]["state"] in ("on", "encrypting", "decrypting"):
-        try:
-            preboot = runner.run("diskutil", ["apfs", "updatePreboot", "/"], ok_codes=None)
-        except ToolError as exc:
-            module.fail_json(msg=str(exc), **exc.details())
-        if not P.parse_updatepreboot(preboot.out + preboot.err):
-            module.fail_json(msg="the token was granted but diskutil apfs updatePreboot / did not report success; "
-                                 "%s may not appear at the FileVault login window until it runs" % name,
-                             cmd=preboot.command, rc=preboot.rc, stdout=preboot.out, stderr=preboot.err)
+        with failing(module):
+            update_preboot(runner, [name])
         result["preboot_updated"] = True
     module.exit_json(secure_token=bool(user["secure_token"]), volume_owner=user["volume_owner"], **result)
 

@@ -240,3 +240,103 @@ def test_a_failed_promotion_changes_nothing_else(monkeypatch, capsys):
     result = run(monkeypatch, capsys, PROMOTE, fake)
     assert result["failed"] and "admin group is as it was" in result["msg"]
     assert [c for c in fake.calls if c[0] == "sysadminctl"] == []
+
+
+# --- users: one task for several accounts, one read before and one after -----------------------------------------
+
+CAROL = "1C2D3E4F-0000-4000-8000-0000000001F7"
+
+
+def _with_carol(table, carol_token):
+    out = dict(table)
+    bob_token = ";SecureToken;" in table[("dscl", ".", "-readall", "/Users")].split("RecordName: bob")[0].rsplit(
+        "AuthenticationAuthority:", 1)[-1]
+    holders = [(ALICE, True), (BOB, bob_token), (CAROL, carol_token)]
+    out[("diskutil", "apfs", "listCryptoUsers", "/")] = crypto(
+        *[(uuid, "Local Open Directory User", True) for uuid, holds in holders if holds])
+    out[("dscl", ".", "-readall", "/Users")] = "\n-\n".join([
+        record("alice", 501, ALICE, "Alice", [SHADOW, ";SecureToken;"]),
+        record("bob", 502, BOB, "Bob", [SHADOW] + ([";SecureToken;"] if bob_token else [])),
+        record("carol", 503, CAROL, "Carol", [SHADOW] + ([";SecureToken;"] if carol_token else []))]) + "\n"
+    out[("ls", "-1", "/Users")] = "Shared\nalice\nbob\ncarol\n"
+    out[("fdesetup", "list")] = "".join("%s,%s\n" % (n, u) for n, u, holds in
+                                        (("alice", ALICE, True), ("bob", BOB, bob_token), ("carol", CAROL, carol_token))
+                                        if holds)
+    return out
+
+
+BEFORE3, AFTER3 = _with_carol(HEALTHY, False), _with_carol(GRANTED, True)
+PASSWORDS3 = dict(PASSWORDS, carol="carol-secret")
+BATCH = {"users": ["bob", "carol"], "user_passwords": {"bob": "bob-secret", "carol": "carol-secret"},
+         "admin_user": "alice", "admin_password": "alice-secret"}
+
+
+def reads(fake):
+    return [c for c in fake.calls if c[:3] == ["dscl", ".", "-readall"]]
+
+
+def test_users_are_granted_in_one_task_with_one_read_before_and_one_after(monkeypatch, capsys):
+    fake = FakeMac(BEFORE3, AFTER3, PASSWORDS3)
+    result = run(monkeypatch, capsys, BATCH, fake, diff=True)
+    assert result["changed"] and result["preboot_updated"] and not result.get("failed")
+    assert [(e["user"], e["changed"], e["secure_token"], e["error"]) for e in result["users"]] == [
+        ("bob", True, True, None), ("carol", True, True, None)]
+    assert len(reads(fake)) == 2  # the Mac is read once before and once after, not per account
+    assert tools(fake) == ["dscl /Local/Default"] * 3 + ["sysadminctl -secureTokenOn"] * 2
+    assert [c for c in fake.calls if c[:2] == ["diskutil", "apfs"] and c[2] == "updatePreboot"] == [
+        ["diskutil", "apfs", "updatePreboot", "/"]]  # once for the batch
+    stdin = [fake.stdin[i] for i, c in enumerate(fake.calls) if c[0] == "sysadminctl"]
+    assert stdin == ["alice-secret\nbob-secret\n", "alice-secret\ncarol-secret\n"]
+    assert not any("secret" in " ".join(c) for c in fake.calls)
+    assert result["diff"]["before"] == {"bob": {"secure_token": False}, "carol": {"secure_token": False}}
+    assert result["diff"]["after"] == {"bob": {"secure_token": True}, "carol": {"secure_token": True}}
+
+
+def test_one_wrong_password_leaves_that_account_and_grants_the_others(monkeypatch, capsys):
+    fake = FakeMac(BEFORE3, _with_carol(GRANTED, False), dict(PASSWORDS3, carol="not-this"))
+    result = run(monkeypatch, capsys, BATCH, fake)
+    assert result["failed"] and result["changed"] and "1 of 2 accounts got no secure token" in result["msg"]
+    entries = dict((e["user"], e) for e in result["users"])
+    assert entries["bob"]["changed"] and entries["bob"]["error"] is None
+    assert "password given for carol is wrong" in entries["carol"]["error"] and not entries["carol"]["changed"]
+    assert tools(fake).count("sysadminctl -secureTokenOn") == 1
+    assert "not-this" not in json.dumps(result) and "carol-secret" not in json.dumps(result)
+
+
+def test_a_grant_that_does_not_take_is_reported_for_that_account(monkeypatch, capsys):
+    fake = FakeMac(BEFORE3, _with_carol(GRANTED, False), PASSWORDS3)  # carol's grant is silently lost
+    result = run(monkeypatch, capsys, BATCH, fake)
+    entries = dict((e["user"], e) for e in result["users"])
+    assert result["failed"] and entries["bob"]["changed"] and "the change did not take" in entries["carol"]["error"]
+
+
+@pytest.mark.parametrize("before,changed,calls", [
+    (BEFORE3, True, ["dscl /Local/Default"] * 3),  # check mode: passwords checked, nothing granted
+    (AFTER3, False, []),  # both hold one already: nothing to check or change
+])
+def test_users_in_check_mode_and_when_nothing_is_to_do(monkeypatch, capsys, before, changed, calls):
+    fake = FakeMac(before, AFTER3, PASSWORDS3)
+    result = run(monkeypatch, capsys, BATCH, fake, check=True)
+    assert result["changed"] is changed and tools(fake) == calls and len(reads(fake)) == 1
+    assert all(e["secure_token"] for e in result["users"])
+
+
+@pytest.mark.parametrize("args,message", [
+    (dict(BATCH, user_passwords={"bob": "bob-secret"}), "user_passwords has no (or a blank) password for carol"),
+    (dict(BATCH, users=["bob", "bob"]), "users lists an account twice"),
+    (dict(BATCH, state="absent"), "users grants tokens (state=present)"),
+    (dict(BATCH, user="bob"), "mutually exclusive"),
+])
+def test_users_bad_input_is_named(monkeypatch, capsys, args, message):
+    fake = FakeMac(BEFORE3, AFTER3, PASSWORDS3)
+    result = run(monkeypatch, capsys, args, fake)
+    assert result["failed"] and message in (result["msg"] + json.dumps(result.get("users"))), result
+    assert "sysadminctl" not in [c[0] for c in fake.calls]
+
+
+def test_an_account_that_is_not_there_is_named_and_the_others_are_granted(monkeypatch, capsys):
+    fake = FakeMac(BEFORE3, _with_carol(GRANTED, False), PASSWORDS3)
+    result = run(monkeypatch, capsys, dict(BATCH, users=["bob", "nobody"],
+                                           user_passwords={"bob": "bob-secret", "nobody": "x"}), fake)
+    entries = dict((e["user"], e) for e in result["users"])
+    assert result["failed"] and entries["bob"]["changed"] and "no account named nobody" in entries["nobody"]["error"]
