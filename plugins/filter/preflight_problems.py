@@ -9,20 +9,25 @@ name: preflight_problems
 short_description: What stops Ansible on a Mac, in words, from the preflight role's raw checks
 version_added: 0.1.0
 description:
-  - Takes the registered results of the C(macops.tokens.preflight) role's raw checks and returns one sentence per
+  - Takes the registered result of the C(macops.tokens.preflight) role's raw check and returns one sentence per
     problem, each with the fix; an empty list when Ansible can work on the Mac.
+  - The role checks everything in one round trip, its output marked C(macops-python), C(macops-sudo-ok) or
+    C(macops-sudo-no), and C(macops-fda-check) followed by C(macops-fda-yes) or C(macops-fda-unknown); separate
+    results of each check may be given instead with O(sudo) and O(fda).
 author:
   - macops.tokens maintainers (@macops)
 options:
   _input:
-    description: The Python check's registered result.
+    description: The check's registered result (with O(sudo), the Python check's alone).
     type: dict
     required: true
   sudo:
-    description: The sudo check's registered result (V(null) when it did not run).
+    description: A separate sudo check's registered result (V(null) - the input's C(macops-sudo-) line decides).
     type: dict
   fda:
-    description: The Full Disk Access check's registered result (V(null) or skipped when not checked).
+    description:
+      - A separate Full Disk Access check's registered result (V(null) - the input's C(macops-fda-) lines decide;
+        skipped - not checked).
     type: dict
   interpreter:
     description: The interpreter that was checked.
@@ -70,7 +75,12 @@ def preflight_problems(python, sudo=None, fda=None, interpreter="/usr/bin/python
     elif (int(found.group(1)), int(found.group(2))) < MIN_PYTHON:
         problems.append("Python %s.%s at %s is too old for ansible-core 2.19 (3.8 or later is needed): point "
                         "ansible_python_interpreter at a newer one" % (found.group(1), found.group(2), interpreter))
-    sudo_ok = bool(sudo) and not sudo.get("skipped") and sudo.get("rc") == 0
+    if sudo is None:
+        sudo_ok = "macops-sudo-ok" in text
+    else:
+        sudo_ok = not sudo.get("skipped") and sudo.get("rc") == 0
+    if fda is None and "macops-fda-check" in text:
+        fda = {"stdout": text.split("macops-fda-check", 1)[1]}
     if not sudo_ok:
         problems.append("sudo does not work without a password for %s: give the account passwordless sudo, or "
                         "provide ansible_become_password" % (user or "the SSH user"))

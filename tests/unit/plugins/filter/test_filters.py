@@ -134,6 +134,22 @@ def test_preflight_problems(python, sudo, fda, expect):
     assert len(found) == len(expect) and all(e in f for e, f in zip(expect, found)), found
 
 
+@pytest.mark.parametrize("stdout,expect", [
+    ("macops-python 3.9\nmacops-sudo-ok\n", []),
+    ("macops-python 3.9\nmacops-sudo-ok\nmacops-fda-check\nmacops-fda-yes\n", []),
+    ("macops-python 3.9\nmacops-sudo-ok\nmacops-fda-check\nmacops-fda-unknown\n", []),
+    ("macops-python 3.9\nmacops-sudo-ok\nmacops-fda-check\n", ["Full Disk Access"]),
+    ("xcode-select: note: No developer tools were found\nmacops-sudo-ok\n", ["the stub"]),
+    ("sh: /usr/bin/python3: not found\nmacops-sudo-ok\n", ["no working Python"]),
+    ("macops-python 3.7\nmacops-sudo-ok\n", ["too old"]),
+    ("macops-python 3.9\nsudo: a password is required\nmacops-sudo-no\n", ["sudo does not work"]),
+    ("macops-python 3.9\n", ["sudo does not work"]),  # no sudo line at all is never taken for a working sudo
+    ("sh: /usr/bin/python3: not found\nmacops-sudo-no\n", ["no working Python", "sudo does not work"]),
+])
+def test_preflight_problems_from_the_one_round_trip_check(stdout, expect):
+    found = preflight_problems({"stdout": stdout, "rc": 0}, interpreter="/usr/bin/python3", user="admin")
+    assert len(found) == len(expect) and all(e in f for e, f in zip(expect, found)), found
+
 
 def trust(users, findings=(), **kw):
     return {"mac": mac(users, **kw), "readiness": {"filevault": {"available": True}},
