@@ -248,32 +248,33 @@ def main(argv: list) -> int:
             return
         results.append((name, 0 if code else 1, 1 if code else 0, time.monotonic() - started))
 
-    built = False
+    build_code: list = []  # the one build of this run, made by the first check that needs the tree
+
+    def built() -> bool:
+        if not build_code:
+            build_code.append(build_tree())
+        return build_code[0] == 0
+
     for check in wanted:
         started = time.monotonic()
         if check == "lint":
+            built()  # ansible-lint resolves this collection's modules and roles from the built tree
             record("ansible-lint (production)", check_lint(), started)
             started = time.monotonic()
             record("ruff check (Python style, ruff.toml)", check_ruff(), started)
         elif check == "build":
-            code = build_tree()
-            built = code == 0
-            record("collection build", code, started)
+            built()
+            record("collection build", build_code[0], started)
         elif check == "sanity":
-            if not built:
-                code = build_tree()
-                built = code == 0
             for version in ("3.11",) + MAC_PYTHONS:
                 started = time.monotonic()
                 name = f"ansible-test sanity --python {version}"
                 name += " (compile, import)" if version in MAC_PYTHONS else ""
-                record(name, check_sanity(version) if built else 1, started)
+                record(name, check_sanity(version) if built() else 1, started)
         elif check == "units":
-            if not built:
-                built = build_tree() == 0
             junit = TREE / "tests" / "output" / "junit"
             shutil.rmtree(junit, ignore_errors=True)
-            code = check_units() if built else 1
+            code = check_units() if built() else 1
             reports = sorted(junit.glob("*.xml")) if junit.exists() else []
             if code is None or not reports:
                 record("ansible-test units", code, started)

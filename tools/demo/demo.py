@@ -77,6 +77,8 @@ def write_inventory(work: Path, manifest_inventory: Path, password: str, extra: 
 def collections_path(work: Path) -> Path:
     path = work / "collections"
     link = path / "ansible_collections" / "macops" / "tokens"
+    if link.is_symlink() and Path(os.readlink(link)) != ROOT:
+        link.unlink()  # a work directory another checkout set up (molecule's is a fixed path): test this one
     if not link.exists():
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(ROOT)
