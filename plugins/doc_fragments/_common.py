@@ -39,3 +39,23 @@ attributes:
     support: full
     platforms: macOS
 """
+
+    # The write modules: each has an action plugin (escrow, or keeping passwords out of failure reports), full
+    # check mode and diff. A module adds its own ``details`` under the attribute it qualifies.
+    WRITE_ATTRIBUTES = r"""
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the
+      controller.
+    support: full
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: macOS
+"""

@@ -29,6 +29,7 @@ author:
   - macops.tokens maintainers (@macops)
 extends_documentation_fragment:
   - macops.tokens._common
+  - macops.tokens._common.write_attributes
 options:
   user:
     description:
@@ -83,21 +84,9 @@ options:
     default: false
 attributes:
   action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the
-      controller.
-    support: full
     details: The action plugin only keeps the passwords out of ansible-core's report of a failed task.
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
     details: Passwords are checked in check mode only where checking cannot grant a first token.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: macOS
 seealso:
   - module: macops.tokens.secure_token_info
 """
