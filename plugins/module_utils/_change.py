@@ -36,13 +36,14 @@ def as_change_error(exc: ToolError, prefix: str = "", suffix: str = "") -> Chang
 
 @contextmanager
 def failing(module, result: Optional[dict] = None) -> Iterator[None]:
-    """Inside, a ChangeError or ToolError fails the task with its message, its details and ``result``."""
+    """Inside, a ChangeError or ToolError fails the task with its message, its details and ``result`` (whose keys,
+    such as a recovery key handed to the action plugin, win over the error's)."""
     try:
         yield
     except ChangeError as exc:
-        module.fail_json(msg=exc.msg, **dict(result or {}, **exc.details))
+        module.fail_json(msg=exc.msg, **dict(exc.details, **(result or {})))
     except ToolError as exc:
-        module.fail_json(msg=str(exc), **dict(result or {}, **exc.details()))
+        module.fail_json(msg=str(exc), **dict(exc.details(), **(result or {})))
 
 
 def mismatches(predicted: dict, observed: dict) -> dict:

@@ -27,6 +27,7 @@ author:
   - macops.tokens maintainers (@macops)
 extends_documentation_fragment:
   - macops.tokens._common
+  - macops.tokens._common.write_attributes
 options:
   state:
     description: Whether the bootstrap token must be escrowed, or absent from the Mac and the server.
@@ -54,20 +55,7 @@ options:
     default: 60
 attributes:
   action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the
-      controller.
-    support: full
     details: The action plugin only keeps the passwords out of ansible-core's report of a failed task.
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: macOS
 seealso:
   - module: macops.tokens.bootstrap_token_info
 """
@@ -108,8 +96,10 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.macops.tokens.plugins.module_utils import _parsers as P
 from ansible_collections.macops.tokens.plugins.module_utils._account import refuse_unusable_passwords, require_password
+from ansible_collections.macops.tokens.plugins.module_utils._change import ChangeError, failing, mismatches
 from ansible_collections.macops.tokens.plugins.module_utils._info import read_mac
-from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
+from ansible_collections.macops.tokens.plugins.module_utils._rules import can_grant
+from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner
 from ansible_collections.macops.tokens.plugins.module_utils._tokens import find_user
 
 PARTS = ("os", "users", "mdm")
@@ -133,8 +123,8 @@ def check_escrow_inputs(module, model):
     admin = find_user(model, name)
     if admin is None:
         module.fail_json(msg="admin_user %s is not an account on this Mac" % name)
-    if not (admin["admin"] and admin["secure_token"]):
-        able = [u["name"] for u in model["users"] if u["admin"] and u["secure_token"]]
+    if not can_grant(admin):  # profiles needs a token-holding administrator, as a token grant does (R26, R38)
+        able = [u["name"] for u in model["users"] if can_grant(u)]
         module.fail_json(msg="admin_user %s must be an administrator holding a secure token; %s" % (
             name, "those here: %s" % ", ".join(able) if able else "none here holds one"))
 
@@ -175,8 +165,9 @@ def main():
     result = {"changed": False, "validated": None, "waited": 0.0}
     if p["confirm_wait"] < 0:
         module.fail_json(msg="confirm_wait must be 0 or a number of seconds; got %s" % p["confirm_wait"])
-    try:
-        if p["state"] == "escrowed":
+    escrow = p["state"] == "escrowed"
+    with failing(module):
+        if escrow:
             check_escrow_inputs(module, before)
             needed = not bt["escrowed"]
             if not needed and p["validate"]:
@@ -187,44 +178,41 @@ def main():
         else:
             needed = bool(bt["escrowed"] or bt["local_record"])
         result["changed"] = needed
+        # What the Mac shows after the change: the prediction for check mode and diff, verified after a real run.
+        predicted = ({"escrowed": escrow, "local_record": escrow} if needed else
+                     {"escrowed": bt["escrowed"], "local_record": bt["local_record"]})
         if module._diff:
-            after = {"escrowed": p["state"] == "escrowed", "local_record": p["state"] == "escrowed"} if needed else {
-                "escrowed": bt["escrowed"], "local_record": bt["local_record"]}
             result["diff"] = {"before": {"escrowed": bt["escrowed"], "local_record": bt["local_record"]},
-                              "after": after}
-        if needed and p["state"] == "escrowed":
+                              "after": predicted}
+        if needed and escrow:
             # The administrator holds a token, so this check cannot grant a first token: safe in check mode too.
             require_password(module, runner, p["admin_user"], p["admin_password"])
         if not needed or module.check_mode:
             module.exit_json(bootstrap_token=bt, **result)
-        if p["state"] == "escrowed":
+        if escrow:
             answers = [(r"user name:\s*$", p["admin_user"], False),
                        (r"[Pp]assword[^\n]*:\s*$", p["admin_password"], True)]
             install = runner.converse("profiles", ["install", "-type", "bootstraptoken"], answers)
         else:
             install = runner.run("profiles", ["remove", "-type", "bootstraptoken"], ok_codes=None)
-    except ToolError as exc:
-        module.fail_json(msg=str(exc), **exc.details())
     after = read_mac(module, PARTS)["bootstrap_token"]
-    if p["state"] == "escrowed":
-        if not after["escrowed"]:
+    # Escrowing verifies the escrow only: the local record is the Mac's business once the server holds the token.
+    wrong = mismatches({"escrowed": True} if escrow else predicted, after)
+    with failing(module, {"bootstrap_token": after}):
+        if wrong and escrow:
             reason = ("a bootstrap token now exists on the Mac but the server does not have it: the MDM was probably "
                       "unreachable; run this again when it can be reached" if after["local_record"] else
                       "profiles did not create a bootstrap token")
-            module.fail_json(msg="the bootstrap token was not escrowed: %s" % reason, cmd=install.command,
-                             rc=install.rc, stdout=install.out, bootstrap_token=after)
-        if p["validate"]:
-            try:
-                result["validated"], waited = validate_waiting(runner, p["confirm_wait"])
-                result["waited"] += waited
-            except ToolError as exc:
-                module.fail_json(msg=str(exc), **exc.details())
+            raise ChangeError("the bootstrap token was not escrowed: %s" % reason, cmd=install.command,
+                              rc=install.rc, stdout=install.out)
+        if wrong:
+            raise ChangeError("the bootstrap token is still present after profiles remove", cmd=install.command,
+                              rc=install.rc, stdout=install.out, stderr=install.err)
+        if escrow and p["validate"]:
+            result["validated"], waited = validate_waiting(runner, p["confirm_wait"])
+            result["waited"] += waited
             if not result["validated"]:
-                module.fail_json(msg="the bootstrap token was escrowed but profiles validate did not confirm it",
-                                 bootstrap_token=after)
-    elif after["escrowed"] or after["local_record"]:
-        module.fail_json(msg="the bootstrap token is still present after profiles remove", cmd=install.command,
-                         rc=install.rc, stdout=install.out, stderr=install.err, bootstrap_token=after)
+                raise ChangeError("the bootstrap token was escrowed but profiles validate did not confirm it")
     module.exit_json(bootstrap_token=after, **result)
 
 

@@ -44,6 +44,7 @@ author:
   - macops.tokens maintainers (@macops)
 extends_documentation_fragment:
   - macops.tokens._common
+  - macops.tokens._common.write_attributes
 options:
   state:
     description: Whether FileVault must be enabled or disabled.
@@ -110,21 +111,6 @@ options:
         vault-encrypted. Required to enable with credentials. There is no default location on purpose.
       - Under AWX, a job's execution environment is thrown away after the job; mount a persistent volume there.
     type: path
-attributes:
-  action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the
-      controller.
-    support: full
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: macOS
 seealso:
   - module: macops.tokens.filevault_info
   - module: macops.tokens.filevault_recovery_key
@@ -192,8 +178,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.macops.tokens.plugins.module_utils import _filevault as F
 from ansible_collections.macops.tokens.plugins.module_utils._account import refuse_unusable_passwords, require_password
+from ansible_collections.macops.tokens.plugins.module_utils._change import failing
 from ansible_collections.macops.tokens.plugins.module_utils._info import read_mac
-from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
+from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner
 from ansible_collections.macops.tokens.plugins.module_utils._tokens import find_user
 
 PARTS = ("os", "users", "filevault")
@@ -406,7 +393,7 @@ def main():
     if waiting.get("marker") and p["state"] == "enabled" and p["user"] and p["password"]:
         result["key_lost"] = True  # the action plugin rotates the key: the one an interrupted run created is lost
         module.warn(waiting["action"])
-    try:
+    with failing(module, result):
         if actions and p["user"] and p["password"]:
             # The user holds a token (checked above), so this check cannot grant a first token.
             require_password(module, runner, p["user"], p["password"])
@@ -415,8 +402,6 @@ def main():
                 enable(module, runner, before, result)
             else:
                 disable(module, runner, before)
-    except ToolError as exc:
-        module.fail_json(msg=str(exc), **dict(exc.details(), **result))
     after = read_mac(module, PARTS) if actions and not module.check_mode else before
     if actions and not module.check_mode:
         verify(module, before, after, result)

@@ -31,6 +31,7 @@ author:
   - macops.tokens maintainers (@macops)
 extends_documentation_fragment:
   - macops.tokens._common
+  - macops.tokens._common.write_attributes
 options:
   state:
     description: V(escrowed) keeps a valid key in escrow.
@@ -66,21 +67,6 @@ options:
       - For the collection's action plugins only, with O(validate_only=true) - the fingerprint of the key the
         controller has escrowed and validated; the copy the Mac keeps of that key for the handshake is removed.
     type: str
-attributes:
-  action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the
-      controller.
-    support: full
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: macOS
 seealso:
   - module: macops.tokens.filevault
 """
@@ -150,8 +136,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.macops.tokens.plugins.module_utils import _filevault as F
 from ansible_collections.macops.tokens.plugins.module_utils._account import refuse_unusable_passwords
+from ansible_collections.macops.tokens.plugins.module_utils._change import failing
 from ansible_collections.macops.tokens.plugins.module_utils._info import read_mac
-from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
+from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner
 from ansible_collections.macops.tokens.plugins.module_utils._tokens import find_user
 
 PARTS = ("os", "users", "filevault")
@@ -183,7 +170,7 @@ def main():
         module.fail_json(msg="FileVault is %s on this Mac, so there is no recovery key to escrow; enable it first "
                              "with macops.tokens.filevault" % fv["state"], **result)
     key = p["recovery_key"]
-    try:
+    with failing(module, result):
         if key is not None:
             result["valid"] = F.well_formed_key(key) and F.validate_key(runner, key.strip())
         if p["validate_only"]:
@@ -236,8 +223,6 @@ def main():
             F.fail_tool(module, run, "the recovery key could not be changed%s" % (
                 "; the key it printed is escrowed before this task fails" if doc.get("RecoveryKey") else ""),
                 **result)
-    except ToolError as exc:
-        module.fail_json(msg=str(exc), **dict(exc.details(), **result))
     if not doc.get("RecoveryKey"):
         module.fail_json(msg="fdesetup changerecovery exited 0 but printed no recovery key; the old key may no longer "
                              "be valid: run this task again (it rotates again, since this run left a marker)",
