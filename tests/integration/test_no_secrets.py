@@ -7,10 +7,12 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from fleetlib import needs_fleet
 from macsim.testing import run_steps
 
-pytestmark = needs_fleet
+pytestmark = [needs_fleet, pytest.mark.secrets_scan]
 SECRETS = ["lab-pw", "kiosk-pw", "mdm-Admin-1", "alice-pw", "student-pw", "macadmin-pw", "teacher-pw", "kwong-AD-pw",
            "local-pw", "not-kiosks", "not-the-admins", "wrong-pw", "s0-pw",
            "integration-vault-secret"]

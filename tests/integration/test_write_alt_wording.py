@@ -11,7 +11,7 @@ import pytest
 
 from fleetlib import needs_fleet
 
-pytestmark = needs_fleet
+pytestmark = [needs_fleet, pytest.mark.alt_wording]
 MACSIM = str(Path(sys.executable).parent / "macsim")
 
 
