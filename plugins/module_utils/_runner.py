@@ -71,6 +71,30 @@ class Result(object):
         return self.out + ("\n" if self.out and self.err else "") + self.err
 
 
+class _TolerantStdin(object):
+    """The stdin pipe of a tool that may exit before reading it (a refusal at once, say): run_command writes and
+    closes it after starting the tool, and a closed pipe must not turn the tool's own answer (its output and exit
+    code, which the caller judges) into an "Error executing command"."""
+
+    def __init__(self, pipe):
+        self._pipe = pipe
+
+    def write(self, data):
+        try:
+            return self._pipe.write(data)
+        except BrokenPipeError:
+            return 0
+
+    def close(self):
+        try:
+            self._pipe.close()
+        except BrokenPipeError:
+            pass
+
+    def __getattr__(self, name):
+        return getattr(self._pipe, name)
+
+
 class Runner(object):
     """Runs tools for one module invocation and counts the calls."""
 
@@ -96,6 +120,9 @@ class Runner(object):
         state = {"timer": None, "killed": False}
 
         def watchdog(proc):
+            if data is not None and proc.stdin is not None:
+                proc.stdin = _TolerantStdin(proc.stdin)
+
             def kill():
                 state["killed"] = True
                 try:
