@@ -55,11 +55,16 @@ def read_mac(module, parts, runner=None):
         module.fail_json(msg="transient_wait must be 0 (do not wait) or a number of seconds; got %s" % wait)
     runner = runner or Runner(module, timeout=module.params["timeout"])
     deadline = time.time() + wait
+    settling = False
     try:
         while True:
             model = gather(runner, managed_admins=module.params.get("managed_admins") or [], parts=parts)
             transient = [f["code"] for f in _findings.findings(model) if f["code"] in TRANSIENT_CODES]
-            if not any(code in SETTLES for code in transient) or time.time() >= deadline:
+            # A reading taken while the Mac settles can straddle the change (one tool read before it, the next
+            # after), and then the token signals disagree: that reading is torn, not a state; read again.
+            torn = settling and any(u["token_state"] == "inconsistent" for u in model.get("users") or [])
+            settling = settling or any(code in SETTLES for code in transient)
+            if (not any(code in SETTLES for code in transient) and not torn) or time.time() >= deadline:
                 model["transient"] = transient
                 model["tool_calls"] = len(runner.calls)
                 return model
