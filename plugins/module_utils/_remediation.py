@@ -152,3 +152,106 @@ def grant_outcomes(result: dict, step: str, check_mode: bool = False) -> list:
         out.append(_outcome(step, "left", "no token was granted: %s" % result.get("msg", "the task failed"),
                             "fix the cause above and run again"))
     return out
+
+
+# ---- FileVault ---------------------------------------------------------------------------------------------------
+
+FV_STEP = "filevault_enforce"
+
+
+def filevault_plan(model: dict, admin: Optional[str] = None, have_password: bool = False,
+                   known: Optional[List[str]] = None, admin_token: Optional[bool] = None, check_mode: bool = False,
+                   defer_without_credentials: bool = True) -> dict:
+    """What the FileVault step does on one Mac: ``enable`` (enable FileVault, or add the token holders in ``add``
+    to it), ``check_key`` (validate the escrowed recovery key of an encrypted Mac), ``defer`` (no administrator
+    password given: defer enablement to the next login), ``predicted`` (check mode: enabled once the administrator
+    has the token this run predicts). Enabling and adding need a token holder's credentials (R51, R29b)."""
+    state = model["filevault"]["state"]
+    users = model.get("users") or []
+    me = [u for u in users if u["name"] == admin]
+    ready = bool(admin) and have_password and (bool(me and me[0]["secure_token"])
+                                               or (bool(admin_token) and not check_mode))
+    predicted = bool(admin_token) and check_mode
+    add = [u["name"] for u in users if u["secure_token"] and not u["filevault_user"] and u["name"] in (known or [])
+           and u["name"] != admin]
+    encrypted = state in ("on", "encrypting")
+    return {"state": state, "ready": ready, "predicted": predicted and not ready, "add": add,
+            "enable": ready and (state == "off" or (encrypted and bool(add))),
+            "check_key": ready and encrypted,
+            "defer": state == "off" and not ready and not predicted and defer_without_credentials and not have_password}
+
+
+def key_action(key_check: dict, rotate_unescrowed: bool = False) -> str:
+    """What to do with an encrypted Mac's recovery key after the check: ``collect`` (an interrupted run of this
+    collection left its key on the Mac), ``valid`` (the escrowed key unlocks the Mac), ``rotate`` (allowed: opted in,
+    or the key this collection made was lost) or ``left`` (someone else may hold the key: rotation is opt-in)."""
+    if key_check.get("collected_pending"):
+        return "collect"
+    if key_check.get("valid") is True:
+        return "valid"
+    if rotate_unescrowed or key_check.get("pending"):
+        return "rotate"
+    return "left"
+
+
+def _failed(result: dict, what: str) -> Optional[dict]:
+    if result.get("failed"):
+        return _outcome(FV_STEP, "left", "%s%s" % (what, result.get("msg", "failed")),
+                        "fix the cause above and run again")
+    return None
+
+
+def filevault_outcomes(model: dict, plan: dict, admin: Optional[str] = None, enabled: Optional[dict] = None,
+                       key_check: Optional[dict] = None, key_failure: Optional[dict] = None,
+                       deferred: Optional[dict] = None, rotate_unescrowed: bool = False,
+                       check_mode: bool = False) -> list:
+    """The FileVault step's outcomes from its plan and the registered results of the tasks that ran (a failed
+    task's result included): enable or add, the key check and rotation (``key_failure``: the failed result of
+    either), the deferral, and what is left."""
+    out = []
+    would = "would " if check_mode else ""
+    if plan["enable"] and enabled is not None:
+        failure = _failed(enabled, "FileVault: ")
+        if failure:
+            out.append(failure)
+        elif enabled.get("changed"):
+            detail = would + "; ".join(enabled.get("actions") or [])
+            if enabled.get("escrowed"):
+                detail += "; recovery key escrowed (fingerprint %s)" % enabled.get("key_fingerprint")
+            out.append(_outcome(FV_STEP, "changed", detail))
+        else:
+            out.append(_outcome(FV_STEP, "ok", "FileVault already as wanted"))
+    if plan["check_key"] and key_check is not None:
+        failure = _failed(key_failure or {}, "recovery key: ")
+        action = None if failure else key_action(key_check, rotate_unescrowed)
+        if failure:
+            out.append(failure)
+        elif action == "collect":
+            out.append(_outcome(FV_STEP, "changed", "%s the recovery key an interrupted run left on the Mac"
+                                % ("would escrow" if check_mode else "escrowed")))
+        elif action == "rotate":
+            out.append(_outcome(FV_STEP, "changed", "%s the recovery key and escrowed it (%s)"
+                                % ("would rotate" if check_mode else "rotated", key_check.get("reason"))))
+        elif action == "left":
+            out.append(_outcome(FV_STEP, "left", "FileVault is on but no valid recovery key is escrowed here (%s)"
+                                % key_check.get("reason"),
+                                "set filevault_enforce_rotate_unescrowed_keys: true to rotate and escrow a new key"))
+    state = plan["state"]
+    deferred_to = model["filevault"].get("deferred_user") or ""
+    if state == "off" and plan["predicted"]:
+        out.append(_outcome(FV_STEP, "changed", "would enable FileVault authorised by %s (after the administrator "
+                                                "gets a token)" % admin))
+    elif (deferred or {}).get("changed"):
+        out.append(_outcome(FV_STEP, "changed", "%s FileVault enablement to the next login"
+                            % ("would defer" if check_mode else "deferred")))
+    elif state == "off" and not plan["ready"]:
+        out.append(_outcome(FV_STEP, "left", "FileVault is off and no token-holding administrator can enable it",
+                            "give an administrator a token first (cli_users), then run again"))
+    elif state == "deferred":
+        out.append(_outcome(FV_STEP, "pending", "FileVault enablement is deferred to the next login"
+                            + (" of " + deferred_to if deferred_to else ""),
+                            "the user logs in; then escrow its key with filevault_recovery_key"))
+    elif state == "decrypting":
+        out.append(_outcome(FV_STEP, "left", "FileVault is decrypting",
+                            "wait until decryption finishes, then run again"))
+    return out

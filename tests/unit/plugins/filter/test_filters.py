@@ -8,6 +8,9 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.macops.tokens.plugins.filter.admin_token_plan import admin_token_plan
+from ansible_collections.macops.tokens.plugins.filter.filevault_key_action import filevault_key_action
+from ansible_collections.macops.tokens.plugins.filter.filevault_outcomes import filevault_outcomes
+from ansible_collections.macops.tokens.plugins.filter.filevault_plan import filevault_plan
 from ansible_collections.macops.tokens.plugins.filter.fleet_report import fleet_report
 from ansible_collections.macops.tokens.plugins.filter.account_token_plan import account_token_plan
 from ansible_collections.macops.tokens.plugins.filter.grant_outcomes import grant_outcomes
@@ -198,3 +201,81 @@ def test_a_mac_dropped_mid_remediation_is_counted_failed_never_fine():
     assert "granted a secure token to kiosk" in rows["dropped"]["error"] and rows["dropped"]["changed"] == [done]
     assert rows["dropped"]["macos"] == "14.5"  # what was read before it stopped is still shown
     assert rows["finished"]["error"] is None and rows["finished"]["status"] == "healthy"
+
+
+def _fv(state, users=None, deferred_user=None):
+    m = mac(users if users is not None else [user("admin", True, True), user("kid", True)])
+    m["filevault"] = {"state": state, "deferred_user": deferred_user}
+    return m
+
+
+@pytest.mark.parametrize("state,kwargs,expect", [
+    ("off", {"admin": "admin", "have_password": True}, {"enable": True, "check_key": False, "defer": False}),
+    ("off", {}, {"enable": False, "defer": True}),  # no credentials: deferred to the next login
+    ("off", {"defer_without_credentials": False}, {"enable": False, "defer": False}),
+    ("off", {"admin": "kid2", "have_password": True}, {"enable": False, "defer": False}),  # not an account here
+    ("on", {"admin": "admin", "have_password": True}, {"enable": False, "check_key": True}),
+    ("on", {"admin": "admin", "have_password": True, "known": ["kid"]}, {"enable": True, "add": ["kid"]}),
+    ("encrypting", {"admin": "admin", "have_password": True}, {"check_key": True}),
+    ("decrypting", {"admin": "admin", "have_password": True}, {"enable": False, "check_key": False}),
+])
+def test_filevault_plan(state, kwargs, expect):
+    plan = filevault_plan(_fv(state, [user("admin", True, True), dict(user("kid", True), filevault_user=False)]),
+                          **kwargs)
+    assert dict((k, plan[k]) for k in expect) == expect, plan
+
+
+def test_filevault_plan_follows_the_administrator_step():
+    users = [user("admin", admin=True), user("std", True)]  # the administrator gets its token earlier in the run
+    real = filevault_plan(_fv("off", users), admin="admin", have_password=True, admin_token=True)
+    check = filevault_plan(_fv("off", users), admin="admin", have_password=True, admin_token=True, check_mode=True)
+    assert real["enable"] and not check["enable"] and check["predicted"] and not check["defer"]
+    outcomes = filevault_outcomes(_fv("off", users), check, admin="admin", check_mode=True)
+    assert [o["detail"] for o in outcomes] == [
+        "would enable FileVault authorised by admin (after the administrator gets a token)"]
+
+
+@pytest.mark.parametrize("check,rotate,action", [
+    ({"collected_pending": True, "valid": None}, False, "collect"),
+    ({"valid": True}, False, "valid"),
+    ({"valid": False, "reason": "no key escrowed"}, False, "left"),
+    ({"valid": False}, True, "rotate"),
+    ({"valid": None, "pending": True}, False, "rotate"),  # the key this collection made was lost
+])
+def test_filevault_key_action(check, rotate, action):
+    assert filevault_key_action(check, rotate) == action
+
+
+@pytest.mark.parametrize("state,results,expect", [
+    ("off", {"enabled": {"changed": True, "actions": ["enable FileVault"], "escrowed": True,
+                         "key_fingerprint": "ab12"}},
+     [("changed", "enable FileVault; recovery key escrowed (fingerprint ab12)")]),
+    ("off", {"enabled": {"failed": True, "msg": "fdesetup exited 1"}}, [("left", "FileVault: fdesetup exited 1")]),
+    ("on", {"key_check": {"valid": True}}, []),
+    ("on", {"key_check": {"valid": False, "reason": "no key escrowed"}},
+     [("left", "FileVault is on but no valid recovery key is escrowed here (no key escrowed)")]),
+    ("on", {"key_check": {"valid": False, "reason": "r"}, "rotate_unescrowed": True},
+     [("changed", "rotated the recovery key and escrowed it (r)")]),
+    ("on", {"key_check": {"collected_pending": True}}, [("changed", "escrowed the recovery key an interrupted run "
+                                                                    "left on the Mac")]),
+    ("on", {"key_check": {"valid": False}, "key_failure": {"failed": True, "msg": "timed out"}},
+     [("left", "recovery key: timed out")]),
+])
+def test_filevault_outcomes_with_credentials(state, results, expect):
+    m = _fv(state)
+    plan = filevault_plan(m, admin="admin", have_password=True)
+    outcomes = filevault_outcomes(m, plan, admin="admin", **results)
+    assert [(o["status"], o["detail"]) for o in outcomes] == expect
+    assert all(o.get("next_step") for o in outcomes if o["status"] == "left")
+
+
+@pytest.mark.parametrize("state,deferred,expect", [
+    ("off", {"changed": True}, [("changed", "deferred FileVault enablement to the next login")]),
+    ("off", {"changed": False}, [("left", "FileVault is off and no token-holding administrator can enable it")]),
+    ("deferred", None, [("pending", "FileVault enablement is deferred to the next login of kid")]),
+    ("decrypting", None, [("left", "FileVault is decrypting")]),
+])
+def test_filevault_outcomes_without_credentials(state, deferred, expect):
+    m = _fv(state, deferred_user="kid" if state == "deferred" else None)
+    outcomes = filevault_outcomes(m, filevault_plan(m), deferred=deferred)
+    assert [(o["status"], o["detail"]) for o in outcomes] == expect
