@@ -141,3 +141,27 @@ def test_the_administrator_step_agrees_with_the_token_holder_findings(models):
             assert plan["action"] == "grant" and "first token" in plan["how"], host
         elif "only_standard_token_holders" in codes:
             assert plan["action"] == "grant" and plan["promote"] or "standard" in plan["detail"], host
+
+
+def test_the_filevault_step_agrees_with_the_filevault_findings(models):
+    compared = 0
+    for host, (model, state) in sorted(models.items()):
+        if model is None or "filevault" not in model:
+            continue
+        codes = set(f["code"] for f in _findings.findings(model))
+        admin, known = _inputs(state, True)
+        holds = bool(admin) and [u for u in model["users"] if u["name"] == admin][0]["secure_token"]
+        plan = _remediation.filevault_plan(model, admin=admin, have_password=bool(admin), known=known)
+        nothing = _remediation.filevault_plan(model)
+        if "filevault_off" in codes:
+            # "enable it with the credentials of a secure-token holder": done when they are given, else deferred
+            assert plan["enable"] is holds, host
+            assert nothing["defer"] and not nothing["enable"], host
+            compared += 1
+        else:
+            assert not nothing["defer"], host  # only a Mac with FileVault off is ever deferred
+        if "token_holder_not_filevault_user" in codes and holds:
+            missing = [u for u in model["users"] if u["secure_token"] and u["filevault_user"] is False
+                       and u["name"] in known and u["name"] != admin]
+            assert set(plan["add"]) >= set(u["name"] for u in missing), host
+    assert compared >= 3
