@@ -17,6 +17,7 @@ help:
 	@echo "make fleet-up SCENARIO=versions   bring a simulated fleet up (inventory: .macsim/inventory.yml)"
 	@echo "make fleet-down  take it down"
 	@echo "make bench MACS=30   audit a generated fleet of simulated Macs and report the timings"
+	@echo "make bench MACS=50 PLAYBOOKS=1   also audit.yml, remediate.yml twice: SSH round trips per Mac"
 
 system-deps:
 	@missing=""; \
@@ -80,7 +81,7 @@ demo: venv
 
 MACS ?= 30
 bench: venv
-	$(PY) tools/bench.py --macs $(MACS)
+	$(PY) tools/bench.py --macs $(MACS) $(if $(PLAYBOOKS),--playbooks)
 
 SCENARIO ?= versions
 fleet-up: venv
