@@ -255,3 +255,45 @@ def filevault_outcomes(model: dict, plan: dict, admin: Optional[str] = None, ena
         out.append(_outcome(FV_STEP, "left", "FileVault is decrypting",
                             "wait until decryption finishes, then run again"))
     return out
+
+
+# ---- the bootstrap token ------------------------------------------------------------------------------------------
+
+BT_STEP = "bootstrap_escrow"
+
+
+def bootstrap_plan(model: dict, admin: Optional[str] = None, admin_token: Optional[bool] = None,
+                   check_mode: bool = False) -> dict:
+    """What the bootstrap token step does on one Mac: ``needed`` (enrolled, the server supports it, not escrowed:
+    R31), ``ready`` (a token-holding administrator's credentials are given, now or after the administrator step:
+    profiles needs one, R38), ``escrow`` (both), ``predicted`` (check mode: escrowed once the administrator has the
+    token this run predicts)."""
+    bt, mdm = model.get("bootstrap_token") or {}, model.get("mdm") or {}
+    me = [u for u in model.get("users") or [] if u["name"] == admin]
+    needed = bool(mdm.get("enrolled") and bt.get("supported") and not bt.get("escrowed"))
+    ready = bool(admin) and (bool(me and me[0]["secure_token"]) or (bool(admin_token) and not check_mode))
+    return {"needed": needed, "ready": ready, "escrow": needed and ready,
+            "predicted": needed and not ready and bool(admin_token) and check_mode}
+
+
+def bootstrap_outcomes(plan: dict, escrowed: Optional[dict] = None, check_mode: bool = False) -> dict:
+    """The step's ``outcomes`` and ``escrowed_now`` (escrowed by this run, or predicted to be, for the steps after
+    it) from its plan and the registered result of the escrow (failed or not)."""
+    if plan["escrow"] and escrowed is not None:
+        if escrowed.get("failed"):
+            return {"escrowed_now": False, "outcomes": [_outcome(
+                BT_STEP, "left", "bootstrap token not escrowed: %s" % escrowed.get("msg", "failed"),
+                "fix the cause above and run again")]}
+        return {"escrowed_now": True, "outcomes": [_outcome(
+            BT_STEP, "changed" if escrowed.get("changed") else "ok",
+            "%s the bootstrap token to the MDM" % ("would escrow" if check_mode else "escrowed"))]}
+    if plan["predicted"]:
+        return {"escrowed_now": True, "outcomes": [_outcome(
+            BT_STEP, "changed", "would escrow the bootstrap token to the MDM (after the administrator gets a token)")]}
+    if plan["needed"]:
+        return {"escrowed_now": False, "outcomes": [_outcome(
+            BT_STEP, "left",
+            "bootstrap token not escrowed: no token-holding administrator whose credentials were given",
+            "set macops_admin_user and macops_admin_password to an administrator with a secure token, or log in "
+            "graphically as a token holder with the MDM reachable")]}
+    return {"escrowed_now": False, "outcomes": []}

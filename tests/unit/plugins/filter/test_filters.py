@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.macops.tokens.plugins.filter.admin_token_plan import admin_token_plan
+from ansible_collections.macops.tokens.plugins.filter.bootstrap_outcomes import bootstrap_outcomes
+from ansible_collections.macops.tokens.plugins.filter.bootstrap_plan import bootstrap_plan
 from ansible_collections.macops.tokens.plugins.filter.filevault_key_action import filevault_key_action
 from ansible_collections.macops.tokens.plugins.filter.filevault_outcomes import filevault_outcomes
 from ansible_collections.macops.tokens.plugins.filter.filevault_plan import filevault_plan
@@ -279,3 +281,25 @@ def test_filevault_outcomes_without_credentials(state, deferred, expect):
     m = _fv(state, deferred_user="kid" if state == "deferred" else None)
     outcomes = filevault_outcomes(m, filevault_plan(m), deferred=deferred)
     assert [(o["status"], o["detail"]) for o in outcomes] == expect
+
+
+@pytest.mark.parametrize("kwargs,mac_kw,result,expect,now", [
+    ({"admin": "admin"}, {}, {"changed": True}, [("changed", "escrowed the bootstrap token to the MDM")], True),
+    ({"admin": "admin"}, {}, {"failed": True, "msg": "the MDM was probably unreachable"},
+     [("left", "bootstrap token not escrowed: the MDM was probably unreachable")], False),
+    ({"admin": "admin"}, {"escrowed": True}, None, [], False),  # nothing needed
+    ({"admin": "admin"}, {"supported": False}, None, [], False),  # the server cannot: the audit's finding says so
+    ({}, {}, None, [("left", "bootstrap token not escrowed: no token-holding administrator whose credentials "
+                             "were given")], False),
+    ({"admin": "new", "admin_token": True, "check_mode": True}, {}, None,
+     [("changed", "would escrow the bootstrap token to the MDM (after the administrator gets a token)")], True),
+    ({"admin": "new", "admin_token": True}, {}, {"changed": True},
+     [("changed", "escrowed the bootstrap token to the MDM")], True),  # the administrator got its token this run
+])
+def test_bootstrap_step(kwargs, mac_kw, result, expect, now):
+    m = mac([user("admin", True, True), user("new", admin=True)], **mac_kw)
+    plan = bootstrap_plan(m, **kwargs)
+    record = bootstrap_outcomes(plan, escrowed=result, check_mode=kwargs.get("check_mode", False))
+    assert [(o["status"], o["detail"]) for o in record["outcomes"]] == expect
+    assert record["escrowed_now"] is now
+    assert all(o.get("next_step") for o in record["outcomes"] if o["status"] == "left")

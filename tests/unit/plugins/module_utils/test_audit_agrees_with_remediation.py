@@ -165,3 +165,14 @@ def test_the_filevault_step_agrees_with_the_filevault_findings(models):
                        and u["name"] in known and u["name"] != admin]
             assert set(plan["add"]) >= set(u["name"] for u in missing), host
     assert compared >= 3
+
+
+def test_the_bootstrap_step_agrees_with_the_bootstrap_findings(models):
+    for host, (model, state) in sorted(models.items()):
+        if model is None or "mdm" not in model:
+            continue
+        codes = set(f["code"] for f in _findings.findings(model))
+        admin, _known = _inputs(state, True)
+        plan = _remediation.bootstrap_plan(model, admin=admin)
+        # the step acts exactly where the audit says the token is supported but not escrowed
+        assert plan["needed"] is ("bootstrap_token_not_escrowed" in codes), (host, plan, sorted(codes))
