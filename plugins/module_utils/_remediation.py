@@ -21,6 +21,7 @@ from ansible_collections.macops.tokens.plugins.module_utils import _rules as rul
 STEP_KINDS = {"cli_users": ("local", "managed_admin"), "mobile_accounts": ("mobile",)}
 LABELS = {"local": "", "managed_admin": " (the MDM's managed administrator)", "mobile": " (mobile account)"}
 PREFIX = {"cli_users": "", "mobile_accounts": "mobile account "}  # how a grant names the account
+ADMIN_STEP = "cli_users"  # the administrator step runs first in the cli_users role
 CREDENTIALS_STEP = "set macops_admin_user and macops_admin_password (an AWX credential or ansible-vault)"
 
 
@@ -60,6 +61,23 @@ def admin_plan(model: dict, admin: Optional[str], have_password: bool, known: Op
                      "grant (and remove it again), or have %s grant a token to %s" % (able[0], able[0], admin))
     return _left("only standard users hold a token (%s) and none of their passwords is known" % ", ".join(standard),
                  "add one of their passwords to macops_user_passwords, or have that user grant a token to %s" % admin)
+
+
+def admin_outcomes(plan: dict, admin: Optional[str], result: Optional[dict] = None, check_mode: bool = False) -> dict:
+    """What the administrator step did: ``admin_token`` (whether the administrator holds a token after it, or will
+    in check mode) and its ``outcomes`` for the report, from the plan and the grant's registered result."""
+    if plan["action"] == "none":
+        return {"admin_token": True, "outcomes": []}
+    if plan["action"] == "left":
+        return {"admin_token": False, "outcomes": [_outcome(ADMIN_STEP, "left", plan["detail"], plan["next_step"])]}
+    result = result or {}
+    if result.get("failed") or not result:
+        return {"admin_token": False, "outcomes": [_outcome(
+            ADMIN_STEP, "left", "administrator %s got no token: %s" % (admin, result.get("msg") or "failed"),
+            "fix the cause above and run again")]}
+    done = "%s a secure token to administrator %s (%s)" % ("would grant" if check_mode else "granted", admin,
+                                                           plan["how"])
+    return {"admin_token": True, "outcomes": [_outcome(ADMIN_STEP, "changed", done)]}
 
 
 def _outcome(step: str, status: str, detail: str, next_step: Optional[str] = None) -> dict:
