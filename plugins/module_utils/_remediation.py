@@ -315,3 +315,43 @@ def bootstrap_outcomes(plan: dict, escrowed: Optional[dict] = None, check_mode: 
             "set macops_admin_user and macops_admin_password to an administrator with a secure token, or log in "
             "graphically as a token holder with the MDM reachable")]}
     return {"escrowed_now": False, "outcomes": []}
+
+
+# ---- The whole run -----------------------------------------------------------------------------------------------
+
+RUN_ORDER = ("administrator", BT_STEP, "cli_users", "mobile_accounts", FV_STEP)  # the order of remediate.yml
+
+
+def remediation_plan(model: dict, admin: Optional[str] = None, have_password: bool = False,
+                     known: Optional[List[str]] = None, promote: bool = True, check_mode: bool = True) -> dict:
+    """Every step of one Mac's remediation in ``remediate.yml``'s order, each planned with what the steps before it
+    predict (the administrator's token, the bootstrap token escrowed by this run): ``steps`` (name, plan,
+    outcomes) and ``outcomes`` (all of them, in order). With ``check_mode`` (the default) it is the whole prediction
+    of a check-mode run (the recovery key's check excepted: it needs the escrowed key); the roles call the same step
+    functions one at a time with what really happened."""
+    known = list(known or [])
+    steps = []
+    admin_step = admin_plan(model, admin, have_password, known, promote)
+    admin_done = admin_outcomes(admin_step, admin, {"changed": True} if admin_step["action"] == "grant" else None,
+                                check_mode)
+    # The roles hand on the administrator's token only when the step ran: "none" leaves it to the Mac's reading.
+    admin_token = admin_done["admin_token"] if admin_step["action"] != "none" else None
+    steps.append({"step": "administrator", "plan": admin_step, "outcomes": admin_done["outcomes"]})
+    bt = bootstrap_plan(model, admin, admin_token, check_mode)
+    bt_done = bootstrap_outcomes(bt, {"changed": True} if bt["escrow"] else None, check_mode)
+    steps.append({"step": BT_STEP, "plan": bt, "outcomes": bt_done["outcomes"]})
+    for step in ("cli_users", "mobile_accounts"):
+        plan = account_plan(model, step, admin, known, admin_token, bt_done["escrowed_now"], check_mode)
+        granted = {"users": [{"user": n, "changed": True} for n in plan["grant"]]}
+        steps.append({"step": step, "plan": plan,
+                      "outcomes": (grant_outcomes(granted, step, check_mode) if plan["grant"] else [])
+                      + plan["outcomes"]})
+    fv = filevault_plan(model, admin, have_password, known, admin_token, check_mode)
+    # The recovery key's check needs the escrowed key, which only the step itself reads: it is not predicted here.
+    enabled = {"changed": True, "actions": (["add %s to FileVault" % n for n in fv["add"]]
+                                            if fv["state"] in ("on", "encrypting") else
+                                            ["enable FileVault authorised by %s" % admin])} if fv["enable"] else None
+    steps.append({"step": FV_STEP, "plan": fv, "outcomes": filevault_outcomes(
+        model, fv, admin, enabled=enabled, deferred={"changed": True} if fv["defer"] else None,
+        check_mode=check_mode)})
+    return {"steps": steps, "outcomes": [o for s in steps for o in s["outcomes"]]}

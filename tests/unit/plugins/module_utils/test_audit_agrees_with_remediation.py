@@ -176,3 +176,37 @@ def test_the_bootstrap_step_agrees_with_the_bootstrap_findings(models):
         plan = _remediation.bootstrap_plan(model, admin=admin)
         # the step acts exactly where the audit says the token is supported but not escrowed
         assert plan["needed"] is ("bootstrap_token_not_escrowed" in codes), (host, plan, sorted(codes))
+
+
+@pytest.mark.parametrize("everything", [False, True], ids=["nothing known", "every password known"])
+def test_the_whole_run_plan_carries_each_steps_prediction_into_the_next(models, everything):
+    """One call plans the whole check-mode run: what the administrator step predicts reaches the later steps, so
+    no later step says "no administrator can grant" on a Mac where the administrator is predicted a token, and
+    every account without a token gets exactly one outcome."""
+    carried = 0
+    for host, (model, state) in sorted(models.items()):
+        if model is None:
+            continue
+        admin, known = _inputs(state, everything)
+        run = _remediation.remediation_plan(model, admin=admin, have_password=bool(admin), known=known)
+        assert [s["step"] for s in run["steps"]] == list(_remediation.RUN_ORDER), host
+        assert run["outcomes"] == [o for s in run["steps"] for o in s["outcomes"]], host
+        steps = dict((s["step"], s) for s in run["steps"])
+        granted = steps["administrator"]["plan"]["action"] == "grant"
+        for step in ("cli_users", "mobile_accounts"):
+            plan = steps[step]["plan"]
+            for user in model["users"]:
+                if user["secure_token"] is not False or user["kind"] not in _remediation.STEP_KINDS[step] \
+                        or user["name"] == admin:
+                    continue
+                mentions = [o for o in steps[step]["outcomes"] if user["name"] in [w.rstrip(":") for w in o["detail"].split(" ")[:6]]
+                            or o["detail"].endswith(" " + user["name"])
+                            or o["detail"].endswith(" %s (after the administrator gets one)" % user["name"])]
+                assert len(mentions) == 1, (host, step, user["name"], steps[step]["outcomes"])
+                if granted:
+                    assert "no administrator here can grant one" not in mentions[0]["detail"], (host, mentions)
+                    carried += user["name"] in plan["predicted"]
+        if granted and steps[_remediation.BT_STEP]["plan"]["needed"]:
+            assert steps[_remediation.BT_STEP]["outcomes"][0]["status"] == "changed", host
+    if everything:
+        assert carried >= 1  # at least one shipped host shows a grant that depends on the administrator's
