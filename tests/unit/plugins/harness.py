@@ -197,8 +197,30 @@ class _Terminal(io.TextIOBase):
 class SimBackend(object):
     """macsim's tools in-process on one host directory; ls runs for real on the host's file system."""
 
-    def __init__(self, host_dir):
+    def __init__(self, host_dir, keys=()):
         self.host_dir = str(host_dir)
+        self.keys = list(keys)  # the recovery keys the Mac makes next (enable, changerecovery), in order
+
+    @contextlib.contextmanager
+    def _keys(self):
+        if not self.keys:
+            yield
+            return
+        from macsim import mac as sim_mac
+
+        real = sim_mac.new_recovery_key
+
+        def next_key():
+            return self.keys.pop(0) if self.keys else real()
+        with _patched(sim_mac, "new_recovery_key", next_key):
+            yield
+
+    def secrets(self):
+        """Every password and recovery key the Mac holds now."""
+        state = self.state()
+        fv = state["filevault"]
+        return set([u["password"] for u in state["users"] if u.get("password")] +
+                   [k for k in (fv["personal_recovery_key"], fv["escrowed_key"]) if k] + self.keys)
 
     def state(self):
         from macsim.store import HostStore
@@ -219,7 +241,8 @@ class SimBackend(object):
         from macsim.tools import IMPLS, call
 
         if tool in IMPLS:
-            return call(tool, self.host_dir, list(argv), stdin=stdin or "")
+            with self._keys():
+                return call(tool, self.host_dir, list(argv), stdin=stdin or "")
         local = [self.host_dir + a if a.startswith("/") else a for a in argv]
         done = subprocess.run(["/bin/" + tool] + local, capture_output=True, text=True, input=stdin, check=False)
         return done.returncode, done.stdout, done.stderr
@@ -228,8 +251,9 @@ class SimBackend(object):
         from macsim.runtime import run_tool
         from macsim.tools import IMPLS
 
-        return run_tool(tool, self.host_dir, list(argv), IMPLS[tool], stdin=terminal, stdout=terminal,
-                        stderr=terminal, tty=terminal, euid=0)
+        with self._keys():
+            return run_tool(tool, self.host_dir, list(argv), IMPLS[tool], stdin=terminal, stdout=terminal,
+                            stderr=terminal, tty=terminal, euid=0)
 
 
 class TableBackend(object):
@@ -244,6 +268,9 @@ class TableBackend(object):
 
     def full_disk_access(self):
         return self.fda
+
+    def secrets(self):
+        return set(self.passwords.values())
 
     def run(self, tool, argv, stdin):
         key = tuple([tool] + list(argv))
@@ -279,11 +306,14 @@ class FakeMac(object):
         self.secrets = set()  # recovery keys and the like that no argv or result may hold
 
     @classmethod
-    def sim(cls, state, directory):
-        """A Mac from a macsim state document, written to ``directory`` (a new host directory)."""
+    def sim(cls, state, directory, keys=()):
+        """A Mac from a macsim state document, written to ``directory`` (a new host directory); ``keys`` are the
+        recovery keys it makes next, in order (else macsim makes random ones)."""
         store = pytest.importorskip("macsim.store")
         store.create_host(str(directory), json.loads(json.dumps(state)))
-        return cls(SimBackend(directory))
+        mac = cls(SimBackend(directory, keys))
+        mac.secrets |= mac.backend.secrets()
+        return mac
 
     @classmethod
     def table(cls, outputs, passwords=None, full_disk_access=True):
@@ -471,9 +501,10 @@ def expect(outcome, mac=None, result=None, msg=None, acts=None):
 # ---- running a module -----------------------------------------------------------------------------------------
 class Outcome(dict):
     """A module's result as Ansible receives it (printed, no_log values masked); ``raw`` is what the module handed
-    exit_json or fail_json, before any masking."""
+    exit_json or fail_json, before any masking; ``warnings`` the texts it gave AnsibleModule.warn."""
 
     raw = None
+    warnings = ()
 
 
 def secrets_of(args):
@@ -500,7 +531,7 @@ def checkable(secret):
 
 def assert_no_secret(mac, result, secrets, allowed=()):
     """No secret on any argv, and none in the result outside the ``allowed`` fields."""
-    secrets = [s for s in set(secrets) | set(mac.secrets) if checkable(s)]
+    secrets = [s for s in set(secrets) | mac.secrets | mac.backend.secrets() if checkable(s)]
     for call in mac.calls:
         line = " ".join(call.words)
         for secret in secrets:
@@ -520,10 +551,11 @@ class Harness(object):
         self.monkeypatch, self.capsys, self.tmp_path = monkeypatch, capsys, tmp_path
         self.hosts = 0
 
-    def sim(self, state, faults=()):
-        """A simulated Mac from a macsim state document; ``faults`` are :func:`fault` tuples."""
+    def sim(self, state, faults=(), keys=()):
+        """A simulated Mac from a macsim state document; ``faults`` are :func:`fault` tuples, ``keys`` the recovery
+        keys it makes next."""
         self.hosts += 1
-        return _with_faults(FakeMac.sim(state, self.tmp_path / ("mac%d" % self.hosts)), faults)
+        return _with_faults(FakeMac.sim(state, self.tmp_path / ("mac%d" % self.hosts), keys), faults)
 
     def table(self, outputs, passwords=None, full_disk_access=True, faults=()):
         """A Mac answering from raw output; see :class:`TableBackend`."""
@@ -533,8 +565,13 @@ class Harness(object):
         """Run ``module.main()`` with ``args`` on ``mac``; return its Outcome. Fails the test when a secret of the
         arguments (or one the Mac knows) is on an argv or in the result outside ``allowed``."""
         mac.install(self.monkeypatch)
-        raw = {}
+        raw, warnings = {}, []
         real_exit, real_fail = basic.AnsibleModule.exit_json, basic.AnsibleModule.fail_json
+        real_warn = basic.AnsibleModule.warn
+
+        def warn(module_self, warning, *args, **kwargs):
+            warnings.append(warning)
+            real_warn(module_self, warning, *args, **kwargs)
 
         def exit_json(module_self, **kwargs):
             raw.update(kwargs)
@@ -546,13 +583,13 @@ class Harness(object):
 
         self.capsys.readouterr()
         with _patched(basic.AnsibleModule, "exit_json", exit_json), \
-                _patched(basic.AnsibleModule, "fail_json", fail_json):
+                _patched(basic.AnsibleModule, "fail_json", fail_json), _patched(basic.AnsibleModule, "warn", warn):
             with patch_module_args(dict(args, _ansible_check_mode=check, _ansible_diff=diff)):
                 with pytest.raises(SystemExit):
                     module.main()
         printed = self.capsys.readouterr().out
         outcome = Outcome(json.loads(printed))
-        outcome.raw = raw
+        outcome.raw, outcome.warnings = raw, warnings
         secrets = secrets_of(args)
         assert_no_secret(mac, raw, secrets, allowed)
         assert_no_secret(mac, outcome, secrets, allowed)
