@@ -10,7 +10,8 @@ import json
 import pytest
 
 from ansible_collections.macops.tokens.plugins.module_utils import _runner
-from ansible_collections.macops.tokens.plugins.modules import filevault, secure_token
+from ansible_collections.macops.tokens.plugins.modules import (
+    bootstrap_token, filevault, filevault_recovery_key, secure_token)
 from ansible_collections.macops.tokens.tests.unit.plugins.modules import test_filevault as FV
 from ansible_collections.macops.tokens.tests.unit.plugins.modules import test_secure_token as ST
 from ansible_collections.macops.tokens.tests.unit.plugins.modules.macs import (
@@ -94,3 +95,83 @@ def test_a_linux_host_is_named_as_not_a_mac(harness):
     result = harness.run(secure_token, dict(ST.ARGS), mac)
     assert result["failed"] and "/usr/bin/sw_vers was not found: this is not a Mac" in result["msg"]
     assert mac.calls == []
+
+
+# ---- moved from the SSH suites (tests/integration/test_write_*.py): the same shipped Mac, the same arguments, the
+# same message; the module is refused before anything on the Mac changes, which needs no SSH to show -------------
+SHIPPED = pytest.importorskip("macsim.fleet").load_scenario("all")["hosts"]
+ESCROW = {"escrow_dir": "/srv/escrow"}
+MAC_ADMIN = {"admin_user": "macadmin", "admin_password": "macadmin-pw"}
+FV_ADMIN = dict(ESCROW, user="macadmin", password="macadmin-pw")
+CHANGES = {"sysadminctl": None, "dseditgroup": None, "fdesetup": FV.FV_VERBS, "profiles": ("install", "remove")}
+MOVED = [
+    # module, shipped host, state changes (users: by name), arguments, message (None: succeeds, changing nothing)
+    (secure_token, "cli-users-12", {}, dict(MAC_ADMIN, user="ghost", user_password="x"), "no account named ghost"),
+    (secure_token, "cli-users-12", {}, dict(MAC_ADMIN, user="kiosk", user_password="not-kiosks"),
+     "the password given for kiosk is wrong"),
+    (secure_token, "cli-users-12", {}, {"user": "kiosk", "user_password": "kiosk-pw", "admin_user": "macadmin",
+                                        "admin_password": "not-the-admins"},
+     "the password given for macadmin is wrong"),
+    # the SSH suite's earlier grant gave labuser a token, so the refusal is for not being an administrator
+    (secure_token, "cli-users-12", {"users": {"labuser": {"secure_token": True}}},
+     {"user": "kiosk", "user_password": "kiosk-pw", "admin_user": "labuser", "admin_password": "lab-pw"},
+     "labuser is not an administrator"),
+    (secure_token, "fv-on", {}, dict(MAC_ADMIN, user="macadmin", state="absent", user_password="macadmin-pw"),
+     "last secure token holder"),
+    (secure_token, "cli-users-12", {}, dict(MAC_ADMIN, user="kiosk", user_password=""), "user_password is empty"),
+    (secure_token, "cli-users-12", {}, {"user": "kiosk", "user_password": "kiosk-pw", "admin_user": "macadmin"},
+     "admin_password is required"),
+    (secure_token, "mobile-14-nobt", {}, {"user": "kwong", "user_password": "kwong-AD-pw", "admin_user": "localadmin",
+                                          "admin_password": "local-pw", "timeout": 0},
+     "timeout must be at least 1 second"),
+    (bootstrap_token, "no-token-1015", {}, MAC_ADMIN, "not enrolled in an MDM"),
+    (bootstrap_token, "mobile-14-nobt", {}, {"admin_user": "localadmin", "admin_password": ""}, "must not be blank"),
+    (bootstrap_token, "mobile-14-nobt", {}, {"admin_password": "local-pw"}, "admin_user is required"),
+    (bootstrap_token, "mobile-14-nobt", {}, {"admin_user": "kwong", "admin_password": "kwong-AD-pw"},
+     "must be an administrator holding a secure token; those here: localadmin"),
+    (bootstrap_token, "mobile-14-nobt", {}, {"admin_user": "localadmin", "admin_password": "wrong-pw"},
+     "the password given for localadmin is wrong"),
+    (filevault, "fv-no-fda", {}, FV_ADMIN, "Remote Login has no Full Disk Access"),
+    (filevault, "fv-decrypting", {}, FV_ADMIN, "decrypting (12% done)"),
+    (filevault, "macos-15", {}, dict(ESCROW, user="macadmin"), "user and password go together"),
+    (filevault, "macos-15", {}, ESCROW, "give user and password (a token holder) to enable it now, or defer=true"),
+    (filevault, "fv-encrypting", {}, dict(ESCROW, user="macadmin", password="wrong-pw"), None),
+    (filevault, "fv-no-fda", {"remote_login_full_disk_access": True}, dict(FV_ADMIN, password="wrong-pw"),
+     "the password given for macadmin is wrong"),
+    (filevault, "standard-holder", {}, FV_ADMIN, "user macadmin holds no secure token, so FileVault cannot use it; "
+                                                 "grant one first with macops.tokens.secure_token (token holders here: "
+                                                 "student)"),
+    (filevault, "standard-holder", {}, dict(ESCROW, user="ghost", password="x"),
+     "user ghost is not an account on this Mac"),
+    (filevault, "fv-deferred", {}, {"defer": True, "defer_user": "nosuchuser"},
+     "defer_user nosuchuser is not an account"),
+    (filevault_recovery_key, "fv-no-fda", {}, FV_ADMIN, "FileVault is off on this Mac"),
+]
+
+
+def _changes(mac):
+    return [c.words for c in mac.calls if c.tool in CHANGES and (CHANGES[c.tool] is None or c.argv[:1] and
+                                                                   c.argv[0] in CHANGES[c.tool])]
+
+
+@pytest.mark.parametrize("module,host,changes,args,message", MOVED,
+                         ids=["%s-%s-%d" % (r[0].__name__.rsplit(".", 1)[-1], r[1], i) for i, r in enumerate(MOVED)])
+def test_bad_input_on_a_shipped_mac_is_refused_and_changes_nothing(harness, module, host, changes, args, message):
+    state = json.loads(json.dumps(SHIPPED[host]["state"]))
+    for name, value in changes.items():
+        if name == "users":
+            for entry in state["users"]:
+                entry.update(value.get(entry["name"], {}))
+        else:
+            state[name] = value
+    mac = harness.sim(state)
+    before = mac.state()
+    result = harness.run(module, args, mac)
+    if message is None:
+        assert not result.get("failed") and result["changed"] is False, result.get("msg")
+    else:
+        assert result["failed"] and message in result["msg"], result["msg"]
+    assert _changes(mac) == []
+    after = mac.state()
+    for part in ("users", "filevault", "mdm"):
+        assert after[part] == before[part], part
