@@ -99,7 +99,16 @@ def test_a_linux_host_is_named_as_not_a_mac(harness):
 
 # ---- moved from the SSH suites (tests/integration/test_write_*.py): the same shipped Mac, the same arguments, the
 # same message; the module is refused before anything on the Mac changes, which needs no SSH to show -------------
-SHIPPED = pytest.importorskip("macsim.fleet").load_scenario("all")["hosts"]
+SHIPPED = {}  # every shipped host, loaded (and validated) once
+
+
+def shipped(host):
+    """The state a shipped macsim host starts with, as the SSH suites' fleet has it."""
+    if not SHIPPED:
+        SHIPPED.update(pytest.importorskip("macsim.fleet").load_scenario("all")["hosts"])
+    return SHIPPED[host]["state"]
+
+
 ESCROW = {"escrow_dir": "/srv/escrow"}
 MAC_ADMIN = {"admin_user": "macadmin", "admin_password": "macadmin-pw"}
 FV_ADMIN = dict(ESCROW, user="macadmin", password="macadmin-pw")
@@ -150,14 +159,17 @@ MOVED = [
 
 
 def _changes(mac):
-    return [c.words for c in mac.calls if c.tool in CHANGES and (CHANGES[c.tool] is None or c.argv[:1] and
-                                                                   c.argv[0] in CHANGES[c.tool])]
+    """The calls that could have changed the Mac."""
+    def changes(call):
+        verbs = CHANGES.get(call.tool, ())
+        return verbs is None or bool(call.argv) and call.argv[0] in verbs
+    return [c.words for c in mac.calls if changes(c)]
 
 
 @pytest.mark.parametrize("module,host,changes,args,message", MOVED,
                          ids=["%s-%s-%d" % (r[0].__name__.rsplit(".", 1)[-1], r[1], i) for i, r in enumerate(MOVED)])
 def test_bad_input_on_a_shipped_mac_is_refused_and_changes_nothing(harness, module, host, changes, args, message):
-    state = json.loads(json.dumps(SHIPPED[host]["state"]))
+    state = json.loads(json.dumps(shipped(host)))
     for name, value in changes.items():
         if name == "users":
             for entry in state["users"]:
