@@ -508,13 +508,14 @@ class Outcome(dict):
 
 
 def secrets_of(args):
-    """The passwords and keys among a module's arguments (``user_passwords`` values and ``users[].password`` too)."""
+    """The passwords and keys among a module's arguments (``user_passwords`` values and ``users[].password`` too): the
+    options CONTRIBUTING.md says secrets are named by."""
     found = []
 
     def walk(value, secret):
         if isinstance(value, dict):
             for name, item in value.items():
-                walk(item, secret or "password" in name or name == "recovery_key")
+                walk(item, secret or "password" in name or "secret" in name or name == "recovery_key")
         elif isinstance(value, (list, tuple)):
             for item in value:
                 walk(item, secret)
