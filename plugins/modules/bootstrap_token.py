@@ -198,6 +198,7 @@ def main():
             validate=dict(type="bool", default=False),
             confirm_wait=dict(type="int", default=60),
             timeout=dict(type="int", default=60),
+            parallel_reads=dict(type="int", default=4),
         ),
         supports_check_mode=True,
     )

@@ -383,6 +383,7 @@ def main():
             dont_ask_at_logout=dict(type="bool", default=False),
             escrow_dir=dict(type="path"),
             timeout=dict(type="int", default=60),
+            parallel_reads=dict(type="int", default=4),
         ),
         supports_check_mode=True,
     )

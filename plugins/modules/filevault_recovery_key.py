@@ -200,6 +200,7 @@ def main():
             validate_only=dict(type="bool", default=False),
             confirm_pending=dict(type="str"),
             timeout=dict(type="int", default=60),
+            parallel_reads=dict(type="int", default=4),
         ),
         required_together=[("user", "password")],
         supports_check_mode=True,

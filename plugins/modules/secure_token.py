@@ -413,6 +413,7 @@ def main():
             promote_grantor=dict(type="bool", default=False),
             force=dict(type="bool", default=False),
             timeout=dict(type="int", default=60),
+            parallel_reads=dict(type="int", default=4),
         ),
         required_one_of=[("user", "users")],
         mutually_exclusive=[("user", "users"), ("users", "user_password"), ("users", "force")],
