@@ -175,7 +175,8 @@ def test_the_whole_run_plan_carries_each_steps_prediction_into_the_next(models, 
                 if user["secure_token"] is not False or user["kind"] not in _remediation.STEP_KINDS[step] \
                         or user["name"] == admin:
                     continue
-                mentions = [o for o in steps[step]["outcomes"] if user["name"] in [w.rstrip(":") for w in o["detail"].split(" ")[:6]]
+                words = [[w.rstrip(":") for w in o["detail"].split(" ")[:6]] for o in steps[step]["outcomes"]]
+                mentions = [o for o, w in zip(steps[step]["outcomes"], words) if user["name"] in w
                             or o["detail"].endswith(" " + user["name"])
                             or o["detail"].endswith(" %s (after the administrator gets one)" % user["name"])]
                 assert len(mentions) == 1, (host, step, user["name"], steps[step]["outcomes"])
