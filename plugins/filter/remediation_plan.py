@@ -52,8 +52,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: C(steps) (a list of C(step), C(plan) and C(outcomes)) and C(outcomes) (all the steps' outcomes, in
-    order: C(step), C(status), C(detail) and, for V(left) and V(pending), C(next_step)).
+  description: >-
+    C(steps) (a list of C(step), C(plan) and C(outcomes)) and C(outcomes) (all the steps' outcomes, in
+    order - C(step), C(status), C(detail) and, for V(left) and V(pending), C(next_step)).
   type: dict
 """
 

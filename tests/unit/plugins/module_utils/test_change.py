@@ -33,7 +33,10 @@ def _view(model):
 def _run(plan, check_mode=False, after=None, diff=True):
     calls = []
     result = {"key": "kept"}
-    reread = lambda: calls.append("reread") or dict(after or {"state": "on"})  # noqa: E731
+
+    def reread():
+        calls.append("reread")
+        return dict(after or {"state": "on"})
     try:
         got = carry_out(FakeModule(check_mode, diff), plan, {"state": "off"}, _view, reread, result)
     except Exited as exc:
