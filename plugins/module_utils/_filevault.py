@@ -107,6 +107,16 @@ def redact(text):
     return KEY_SHAPE.sub("XXXX-XXXX-XXXX-XXXX-XXXX-XXXX", text)
 
 
+def says_enable(user, added):
+    """How enabling FileVault is reported (the module's ``actions``, and the planner's prediction of it)."""
+    return "enable FileVault authorised by %s%s" % (user, " with %s" % ", ".join(added) if added else "")
+
+
+def says_add(name):
+    """How adding a token holder to FileVault is reported."""
+    return "add %s to FileVault" % name
+
+
 def tool_failed(result, what):
     """The failure of an fdesetup call: the command, fdesetup's exit code in words, and its output with any key
     withheld."""

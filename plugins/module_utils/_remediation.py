@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
+from ansible_collections.macops.tokens.plugins.module_utils._filevault import says_add, says_enable
 from ansible_collections.macops.tokens.plugins.module_utils import _rules as rules
 
 STEP_KINDS = {"cli_users": ("local", "managed_admin"), "mobile_accounts": ("mobile",)}
@@ -348,9 +349,8 @@ def remediation_plan(model: dict, admin: Optional[str] = None, have_password: bo
                       + plan["outcomes"]})
     fv = filevault_plan(model, admin, have_password, known, admin_token, check_mode)
     # The recovery key's check needs the escrowed key, which only the step itself reads: it is not predicted here.
-    enabled = {"changed": True, "actions": (["add %s to FileVault" % n for n in fv["add"]]
-                                            if fv["state"] in ("on", "encrypting") else
-                                            ["enable FileVault authorised by %s" % admin])} if fv["enable"] else None
+    enabled = {"changed": True, "actions": ([says_add(n) for n in fv["add"]] if fv["state"] in ("on", "encrypting")
+                                            else [says_enable(admin, fv["add"])])} if fv["enable"] else None
     steps.append({"step": FV_STEP, "plan": fv, "outcomes": filevault_outcomes(
         model, fv, admin, enabled=enabled, deferred={"changed": True} if fv["defer"] else None,
         check_mode=check_mode)})

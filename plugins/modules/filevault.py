@@ -332,16 +332,15 @@ def plan_enable(module, runner, model, result):
         if not authoriser["filevault_user"]:
             raise ChangeError("user %s is not a FileVault user, so it cannot add others; give a FileVault user "
                               "(FileVault users here: %s)" % (p["user"], ", ".join(view(model)["users"]) or "none"))
-        actions = [Action("add %s to FileVault" % e["name"], lambda e=e: fdesetup(
+        actions = [Action(F.says_add(e["name"]), lambda e=e: fdesetup(
             runner, ["add", "-inputplist"], "adding %s to FileVault failed" % e["name"],
             data=F.input_plist(p["user"], p["password"], [(e["name"], e["password"])])))
             for e in others if e["name"] != p["user"]]
     else:
         check_full_disk_access(model)
         added = [e for e in others if e["name"] != p["user"]]
-        actions = [Action("enable FileVault authorised by %s%s" % (
-            p["user"], " with %s" % ", ".join(e["name"] for e in added) if added else ""),
-            lambda: enable_now(module, runner, p, [(e["name"], e["password"]) for e in added], result))]
+        actions = [Action(F.says_enable(p["user"], [e["name"] for e in added]),
+                          lambda: enable_now(module, runner, p, [(e["name"], e["password"]) for e in added], result))]
         users |= set(u["name"] for u in model["users"] if u["secure_token"])  # APFS: every token holder unlocks (R6)
     return Plan(actions, {"state": comes_on(model), "users": holds_users(users, listed)}, enable_not_taken(p))
 

@@ -18,6 +18,7 @@ from ansible_collections.macops.tokens.plugins.filter.fleet_report import fleet_
 from ansible_collections.macops.tokens.plugins.filter.account_token_plan import account_token_plan
 from ansible_collections.macops.tokens.plugins.filter.grant_outcomes import grant_outcomes
 from ansible_collections.macops.tokens.plugins.filter.preflight_problems import preflight_problems
+from ansible_collections.macops.tokens.plugins.filter.remediation_plan import remediation_plan
 
 
 def user(name, token=False, admin=False, kind="local"):
@@ -329,3 +330,11 @@ def test_bootstrap_step(kwargs, mac_kw, result, expect, now):
     assert [(o["status"], o["detail"]) for o in record["outcomes"]] == expect
     assert record["escrowed_now"] is now
     assert all(o.get("next_step") for o in record["outcomes"] if o["status"] == "left")
+
+
+def test_remediation_plan_predicts_the_filevault_modules_own_words():
+    users = [user("admin", True, True), user("jdoe", True)]
+    users[1]["filevault_user"] = False
+    plan = remediation_plan(mac(users, fv="off"), admin="admin", have_password=True, known=["jdoe"])
+    (out,) = [o for o in plan["outcomes"] if o["step"] == "filevault_enforce"]
+    assert out["status"] == "changed" and out["detail"] == "would enable FileVault authorised by admin with jdoe"
