@@ -34,8 +34,9 @@ HOST_ADMINS = {
     "mobile-1015": ("localadmin", "local-pw"), "mobile-nomdm": ("localadmin", "local-pw"),
     "ade-not-skipped": ("alice", "alice-pw"), "no-credentials": ("macadmin", ""),
 }
+# kiosk, kwong and jdoe are not known: the report says what to do.
 USER_PASSWORDS = {"labuser": "lab-pw", "teacher": "teacher-pw", "student": "student-pw", "macadmin": "macadmin-pw",
-                  "rsmith": "rsmith-AD-pw", "pchan": "pchan-AD-pw"}  # kiosk, kwong and jdoe are not known: the report says what to do
+                  "rsmith": "rsmith-AD-pw", "pchan": "pchan-AD-pw"}
 MANAGED_ADMINS = {"ade-skipped": ["mdmadmin"], "ade-not-skipped": ["mdmadmin"]}
 
 
@@ -265,7 +266,8 @@ def main() -> int:
         wanted = [h.strip() for h in args.hosts.split(",") if h.strip()]
         unknown = sorted(set(wanted) - set(doc["hosts"]))
         if unknown:
-            parser.error("--hosts: not in the demo fleet: %s (it has %s)" % (", ".join(unknown), ", ".join(doc["hosts"])))
+            parser.error("--hosts: not in the demo fleet: %s (it has %s)"
+                         % (", ".join(unknown), ", ".join(doc["hosts"])))
         doc["hosts"] = {h: doc["hosts"][h] for h in wanted}
         work.mkdir(parents=True, exist_ok=True)
         fleet_file = work / "fleet-subset.yml"
