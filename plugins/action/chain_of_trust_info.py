@@ -2,12 +2,49 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Action plugin for macops.tokens.chain_of_trust_info: keeps its passwords out of ansible-core's failed-task report."""
+"""Action plugin for macops.tokens.chain_of_trust_info: keeps its passwords out of ansible-core's failed-task report
+and, given escrow_dir, hands the Mac's escrowed recovery key to the module to validate (read-only)."""
 
 from __future__ import annotations
 
-from ansible_collections.macops.tokens.plugins.plugin_utils._plain import PlainAction
+import os
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.macops.tokens.plugins.plugin_utils._escrow import Escrow, EscrowError, execute_quietly
+from ansible_collections.macops.tokens.plugins.plugin_utils._redact import redact_task_source
+
+MODULE = "macops.tokens.chain_of_trust_info"
 
 
-class ActionModule(PlainAction):
-    MODULE = "macops.tokens.chain_of_trust_info"
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        redact_task_source(self._task)  # before anything can fail
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        args = dict(self._task.args)
+        if args.get("recovery_key") is not None:
+            return dict(result, failed=True, msg="recovery_key is filled in from escrow_dir by the action plugin; "
+                                                 "remove it from the task")
+        if not args.get("escrow_dir"):
+            args.pop("escrow_dir", None)
+            result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
+            return result
+        warning = None
+        try:
+            if not os.path.isabs(args["escrow_dir"]) or not os.path.isdir(args["escrow_dir"]):
+                raise EscrowError("escrow_dir %s is not an existing directory on the controller" % args["escrow_dir"])
+            current = Escrow(self._loader, args["escrow_dir"]).read(task_vars.get("inventory_hostname", "localhost"))
+        except EscrowError as exc:  # an audit reports what it can: the escrow is then not checked, and says why
+            current, warning = None, "the escrowed recovery key was not checked: %s" % exc
+            args.pop("escrow_dir")
+        if current:
+            args["recovery_key"] = current["recovery_key"]
+        # The key travels to the Mac in the module's arguments: the connection must not print them at -vvv.
+        result.update(execute_quietly(self, MODULE, args, task_vars))
+        if warning:
+            result.setdefault("warnings", []).append(warning)
+        return result

@@ -39,7 +39,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: C(generated), C(counts) (fleet totals), C(macs) (one row per Mac, sorted by host, with details).
+  description: C(generated), C(counts) (fleet totals), C(macs) (one row per Mac, sorted by host, with details;
+    C(recovery_path) says who can recover the Mac, as in M(macops.tokens.chain_of_trust_info)).
   type: dict
 """
 
@@ -72,7 +73,7 @@ def _row(host, entry):
            "left": [o for o in outcomes if o.get("status") in ("left", "failed", "pending")]}
     if trust is None:
         row.update(macos=None, arch=None, token_holders=None, admin_token_holders=None, filevault=None,
-                   bootstrap_token=None, findings=[], users=[], readiness={})
+                   recovery_path=None, bootstrap_token=None, findings=[], users=[], readiness={})
         return row
     mac = trust["mac"]
     os_ = mac["os"]
@@ -88,6 +89,7 @@ def _row(host, entry):
         macos=os_.get("version"), arch="Apple silicon" if os_.get("apple_silicon") else "Intel",
         token_holders=mac.get("token_holders"), admin_token_holders=mac.get("admin_token_holders"),
         filevault=(mac.get("filevault") or {}).get("state"), bootstrap_token=bootstrap,
+        recovery_path=(mac.get("filevault") or {}).get("recovery_path"),
         findings=[{"code": f["code"], "severity": f["severity"], "message": f["message"],
                    "next_step": f["next_step"], "users": f.get("users", [])} for f in trust.get("findings", [])],
         users=[{"name": u["name"], "kind": u.get("kind"), "admin": u.get("admin"),

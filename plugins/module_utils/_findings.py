@@ -21,7 +21,9 @@ FINDING_CODES = (
     "filevault_off", "filevault_deferred", "filevault_encrypting", "filevault_decrypting",
     "filevault_restart_pending", "token_holder_not_filevault_user", "no_recovery_key", "not_enrolled_in_mdm",
     "bootstrap_token_unsupported", "bootstrap_token_not_escrowed", "no_volume_owner", "orphaned_crypto_user",
-    "filevault_setup_incomplete", "holder_not_volume_owner", "credential_rejected",
+    "filevault_setup_incomplete", "holder_not_volume_owner", "credential_rejected", "recovery_key_not_escrowed",
+    "icloud_recovery_only", "watched_account_missing", "watched_account_without_token",
+    "watched_account_not_filevault_user", "watched_account_not_volume_owner",
 )
 READINESS_FUNCTIONS = ("filevault", "software_updates", "startup_security_policy", "erase_all_content_and_settings",
                        "kext_approval", "bootstrap_token_authorisation", "grant_secure_tokens")
@@ -52,6 +54,8 @@ def findings(model):
         out.extend(_filevault_findings(model, users))
     if "mdm" in model:
         out.extend(_bootstrap_findings(model))
+    if users is not None and model.get("watched_accounts"):
+        out.extend(watched_account_findings(model, model["watched_accounts"], out))
     return sorted(out, key=lambda f: (SEVERITY_ORDER[f["severity"]], f["code"]))
 
 
@@ -105,8 +109,10 @@ def _token_findings(model, users, version):
                             "F2, R27", [u["name"] for u in holders]))
     can_grant = any(rules.can_grant(u) for u in holders)
     by_kind = {}
+    watched = model.get("watched_accounts") or {}
+    service = set(n for n in watched if watched[n] == rules.SERVICE_SOURCE)
     for user in eligible:
-        if user["secure_token"] is False:
+        if user["secure_token"] is False and user["name"] not in service:  # those are named one by one below
             by_kind.setdefault(user["kind"], []).append(user)
     grant_step = ("grant a token with sysadminctl -secureTokenOn from an administrator who holds one, with both "
                   "passwords" if can_grant else "first give an administrator a token (see the finding above), then "
@@ -177,12 +183,7 @@ def _filevault_findings(model, users):
         out.append(_finding("filevault_restart_pending", "info", "A FileVault change finishes at the next restart.",
                             "Restart the Mac.", "R54"))
     if state in ("on", "encrypting", "decrypting"):
-        if not fv["personal_recovery_key"] and not fv["institutional_recovery_key"]:
-            out.append(_finding("no_recovery_key", "critical",
-                                "FileVault is on and there is no recovery key: if every FileVault user forgets their "
-                                "password the data is lost.",
-                                "Create and escrow a personal recovery key (fdesetup changerecovery -personal).",
-                                "R52, R58"))
+        out.extend(_recovery_findings(model))
         if users is not None:
             missing = [u for u in users if u["secure_token"] and u["filevault_user"] is False]
             owners = model["os"]["apple_silicon"]
@@ -202,6 +203,40 @@ def _filevault_findings(model, users):
                                     "grant it again from a volume owner.", "R3, R47",
                                     [u["name"] for u in not_owner]))
     return out
+
+
+ESCROW_SAYS = {rules.ESCROW_ABSENT: "the escrow on this controller holds no key for this Mac",
+               rules.ESCROW_INVALID: "the key escrowed on this controller does not validate on the Mac (it was "
+                                     "rotated elsewhere, or belongs to another Mac)"}
+
+
+def _recovery_findings(model):
+    """Who can recover the Mac (rules.recovery_path), as a finding when the organisation cannot."""
+    path = rules.recovery_path(model)
+    if path == rules.RECOVERY_NONE:
+        return [_finding("no_recovery_key", "critical",
+                         "FileVault is on and there is no recovery key: if every FileVault user forgets their "
+                         "password the data is lost.",
+                         "Create and escrow a personal recovery key: run macops.tokens.filevault_recovery_key with "
+                         "escrow_dir (macops_escrow_dir) and a FileVault user's credentials, or remediate.yml with "
+                         "filevault_enforce_rotate_unescrowed_keys: true.", "R52, R58")]
+    if model["filevault"]["state"] == "decrypting":
+        return []  # the key stops mattering when decryption ends; no key is rotated meanwhile (the remediation waits)
+    if path == rules.RECOVERY_ICLOUD_ONLY:
+        return [_finding("icloud_recovery_only", "warning",
+                         "Only the user's Apple Account (iCloud) can recover this Mac: the volume has an iCloud "
+                         "Recovery User and no personal or institutional recovery key, so the organisation holds "
+                         "no recovery key for it.",
+                         "The organisation holds no recovery key for this Mac: " + rules.ROTATE_AND_ESCROW_STEP
+                         + " (this creates a personal recovery key).", "R52, R58")]
+    if path == rules.RECOVERY_PERSONAL_NOT_ESCROWED:
+        why = ESCROW_SAYS[model["filevault"]["escrow"]]
+        return [_finding("recovery_key_not_escrowed", "warning",
+                         "The Mac has a personal recovery key, but %s: whoever holds that key (the user, or an MDM), "
+                         "the organisation cannot recover this Mac from here." % why,
+                         "The organisation holds no recovery key for this Mac: " + rules.ROTATE_AND_ESCROW_STEP + ".",
+                         "R52, R58")]
+    return []
 
 
 def _bootstrap_findings(model):
@@ -229,6 +264,79 @@ def _bootstrap_findings(model):
                          "secure token, or let a token holder log in at the login window while the MDM is reachable.",
                          "R33, R35, R38, F6")]
     return []
+
+
+WATCHED_CODES = {rules.LINK_TOKEN: "watched_account_without_token", rules.LINK_FILEVAULT:
+                 "watched_account_not_filevault_user", rules.LINK_OWNER: "watched_account_not_volume_owner"}
+PASSWORD_STEP = ("put its current password in macops_user_passwords (a LAPS account: the password in use now, read "
+                 "from the LAPS store just before the run)")
+
+
+# The findings that already name an account for one link of its chain: a watched account is not named twice.
+COVERED_BY = {rules.LINK_TOKEN: ("managed_admin_without_token", "local_user_without_token",
+                                 "mobile_account_without_token", "token_state_inconsistent"),
+              rules.LINK_FILEVAULT: ("token_holder_not_filevault_user", "holder_not_volume_owner"),
+              rules.LINK_OWNER: ("holder_not_volume_owner",)}
+
+
+def watched_account_findings(model, watched, found=()):
+    """For each account the organisation relies on (``watched``: name -> the input that names it, such as
+    macops_managed_admins or macops_service_accounts), a finding per missing link of its chain that no finding in
+    ``found`` names it for already. Without a token only that link is reported: the others need one."""
+    out = []
+    users = dict((u["name"], u) for u in model.get("users") or [])
+    named = set((f["code"], n) for f in found for n in f.get("users") or [])
+    for name in sorted(watched):
+        source = watched[name]
+        user = users.get(name)
+        if user is None:
+            if source != rules.SERVICE_SOURCE:
+                continue  # macops_managed_admins is fleet-wide: the MDM creates its account on the Macs it enrolled
+            out.append(_finding("watched_account_missing", "warning",
+                                "%s names %s, but no such account is on this Mac." % (source, name),
+                                "Create the account (the MDM or the LAPS tool does), or correct %s." % source,
+                                "R26", [name]))
+            continue
+        links = rules.missing_links(model, user)
+        for link in links[:1] if rules.LINK_TOKEN in links else links:
+            if not any((code, name) in named for code in COVERED_BY[link]):
+                out.append(_watched_finding(model, user, source, link))
+    return out
+
+
+def _watched_finding(model, user, source, link):
+    name = user["name"]
+    if link == rules.LINK_TOKEN:
+        route = rules.token_route(model, user)
+        if route == rules.ROUTE_AT_LOGIN:
+            step = rules.AT_LOGIN_STEP
+        else:
+            step = ("Grant it a token: %s and run remediate.yml (the cli_users role) with a token-holding "
+                    "administrator's credentials." % PASSWORD_STEP)
+            if route == rules.ROUTE_FIRST_LOGIN:
+                step = "Log in as %s at the login window: a pre-hashed account gets the first token. Or: %s" % (
+                    name, step[0].lower() + step[1:])
+        return _finding(WATCHED_CODES[link], "warning",
+                        "%s (named in %s) holds no secure token: it cannot grant tokens, unlock FileVault, own the "
+                        "volume or authorise protected operations on this Mac." % (name, source), step,
+                        rules.route_rule(model, rules.token_route(model, user)), [name])
+    if link == rules.LINK_FILEVAULT:
+        return _finding(WATCHED_CODES[link], "warning",
+                        "%s (named in %s) is not a FileVault user: it cannot unlock this Mac at startup."
+                        % (name, source),
+                        "Add it to FileVault: %s and run remediate.yml (the filevault_enforce role adds token "
+                        "holders whose password is known), authorised by a FileVault user. A password reset "
+                        "without the old one (LAPS rotation without it) leaves FileVault with the old password "
+                        "(R29d): rotate it with the old password given." % PASSWORD_STEP, "R29b, R29d",
+                        [name])
+    return _finding(WATCHED_CODES[link], "warning",
+                    "%s (named in %s) is not a volume owner: on this Apple silicon Mac it cannot authorise updates "
+                    "or startup security changes." % (name, source),
+                    "Ownership comes with a token granted by a volume owner (or by the bootstrap token at a "
+                    "graphical login); its token did not come from one: remove it (sysadminctl -secureTokenOff) and "
+                    "grant it again from a volume owner (cli_users, with a volume owner's credentials). This "
+                    "collection does not remove a token by itself.",
+                    "R3, R47", [name])
 
 
 def credential_finding(name, source, exists, admin):

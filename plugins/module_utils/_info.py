@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 
 from ansible_collections.macops.tokens.plugins.module_utils import _findings
+from ansible_collections.macops.tokens.plugins.module_utils import _rules as rules
+from ansible_collections.macops.tokens.plugins.module_utils._filevault import validate_key
 from ansible_collections.macops.tokens.plugins.module_utils._account import (
     MAX_PROMPT_BYTES, password_ok, password_problem)
 from ansible_collections.macops.tokens.plugins.module_utils._mac import gather
@@ -25,7 +27,8 @@ TOKEN_CODES = {"no_token_holder", "only_standard_token_holders", "token_state_in
 BOOTSTRAP_CODES = {"not_enrolled_in_mdm", "bootstrap_token_unsupported", "bootstrap_token_not_escrowed"}
 FILEVAULT_CODES = {"filevault_off", "filevault_deferred", "filevault_encrypting", "filevault_decrypting",
                    "filevault_restart_pending", "token_holder_not_filevault_user", "no_recovery_key",
-                   "filevault_setup_incomplete", "holder_not_volume_owner"}
+                   "filevault_setup_incomplete", "holder_not_volume_owner", "recovery_key_not_escrowed",
+                   "icloud_recovery_only"}
 PARTS = {
     "all": ("os", "users", "filevault", "mdm"),
     "secure_token": ("os", "users", "filevault", "mdm"),
@@ -119,9 +122,42 @@ def verify_credentials(module, runner, model, credentials):
     return results, found
 
 
+def watched(params):
+    """The accounts the organisation relies on, each with the input that names it (a service account wins)."""
+    out = dict((name, rules.MANAGED_SOURCE) for name in params.get("managed_admins") or [])
+    out.update((name, rules.SERVICE_SOURCE) for name in params.get("service_accounts") or [])
+    return out
+
+
+def check_escrow(module, runner, model):
+    """What this controller's escrow says of the Mac's personal recovery key, then who can recover the Mac.
+
+    The action plugin reads the escrow (O(escrow_dir)) and hands the key in O(recovery_key) (no_log); it is
+    validated read-only with ``fdesetup validaterecovery``, the key on stdin in an input plist, never on argv.
+    """
+    fv = model.get("filevault")
+    if fv is None:
+        return
+    params = module.params
+    if not params.get("escrow_dir") or fv["state"] not in rules.ENCRYPTED:
+        fv["escrow"] = rules.ESCROW_NOT_CHECKED
+    elif not params.get("recovery_key"):
+        fv["escrow"] = rules.ESCROW_ABSENT
+    else:
+        try:
+            valid = validate_key(runner, params["recovery_key"])
+        except ToolError as exc:
+            module.fail_json(msg="validating the escrowed recovery key failed: %s" % exc, **exc.details())
+        fv["escrow"] = rules.ESCROW_VALID if valid else rules.ESCROW_INVALID
+    fv["recovery_path"] = rules.recovery_path(model)
+
+
 def run_info(module, view):
     runner = Runner(module, timeout=module.params["timeout"])
     model = read_mac(module, PARTS[view], runner)
+    check_escrow(module, runner, model)
+    if view == "all":
+        model["watched_accounts"] = watched(module.params)
     found = _findings.findings(model)
     if view == "all":
         checked, refused = verify_credentials(module, runner, model, module.params.get("verify_credentials"))

@@ -131,6 +131,9 @@ def _users(runner, managed_admins):
     return users
 
 
+ICLOUD_TYPES = ("iCloud Recovery User", "iCloud Recovery External Key")
+
+
 def _filevault(runner):
     status = runner.read("fdesetup", ["status"], P.parse_fdesetup_status)
     listed = runner.read("fdesetup", ["list"], P.parse_fdesetup_list)
@@ -183,6 +186,8 @@ def _gather(runner, managed, parts):
         model["crypto_users"] = apfs_users
     if "filevault" in parts:
         model["filevault"] = _filevault(runner)
+        # Legacy Apple Account (iCloud) recovery: the iCloud Recovery User and its External Key on the volume.
+        model["filevault"]["icloud_recovery"] = any(c["type"] in ICLOUD_TYPES for c in apfs_users or [])
     if "mdm" in parts:
         enrollment, bootstrap = _mdm(runner)
         local_bt = any(c["type"] == "MDM Bootstrap Token External Key" for c in (apfs_users or []))

@@ -136,7 +136,28 @@ def account_plan(model: dict, step: str, admin: Optional[str] = None, known: Opt
         else:
             plan["outcomes"].append(_outcome(step, "left", "%s%s has no secure token and its password is not known"
                                              % (name, label), _unknown_password_step(model, user)))
+    if step == ADMIN_STEP:
+        plan["outcomes"].extend(watched_left(model))
     return plan
+
+
+def watched_left(model: dict) -> list:
+    """What no step of this run fixes for the accounts the organisation relies on (``mac.watched_accounts``): an
+    account that is not on the Mac, and a token that did not make its holder a volume owner (Apple silicon)."""
+    out = []
+    users = dict((u["name"], u) for u in model.get("users") or [])
+    for name, source in sorted((model.get("watched_accounts") or {}).items()):
+        user = users.get(name)
+        if user is None:
+            if source == rules.SERVICE_SOURCE:
+                out.append(_outcome(ADMIN_STEP, "left", "%s (named in %s) is not an account on this Mac"
+                                    % (name, source), "create it (the LAPS tool or the MDM does), or correct %s"
+                                    % source))
+        elif user["secure_token"] and rules.LINK_OWNER in rules.missing_links(model, user):
+            out.append(_outcome(ADMIN_STEP, "left", "%s holds a secure token but is not a volume owner" % name,
+                                "remove its token (sysadminctl -secureTokenOff) and grant it again from a volume "
+                                "owner; this collection does not remove tokens"))
+    return out
 
 
 def _unknown_password_step(model: dict, user: dict) -> str:

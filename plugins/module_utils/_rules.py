@@ -131,3 +131,75 @@ def route_rule(model: dict, route: str) -> str:
 
 AT_LOGIN_STEP = ("None needed from here: the token is granted at the user's next graphical login, because the "
                  "bootstrap token is escrowed (the MDM must be reachable then, and the password not blank).")
+
+
+# Who can recover an encrypted Mac whose users have all forgotten their passwords (R52, R58), best first: the one
+# answer the audit's finding, the module's result and the fleet report share.
+RECOVERY_ESCROWED = "escrowed"  # a personal recovery key escrowed on this controller validates on the Mac
+RECOVERY_INSTITUTIONAL = "institutional"  # an institutional recovery key (FileVaultMaster.keychain) is on the volume
+RECOVERY_PERSONAL_NOT_ESCROWED = "personal_not_escrowed_here"  # a personal key exists; no valid copy in this escrow
+RECOVERY_PERSONAL_UNCHECKED = "personal_escrow_not_checked"  # a personal key exists; no escrow was given to check
+RECOVERY_ICLOUD_ONLY = "icloud_only"  # only the user's Apple Account (the iCloud Recovery User) unlocks the volume
+RECOVERY_NONE = "none"  # no recovery key of any kind
+RECOVERY_NOT_APPLICABLE = "not_applicable"  # FileVault is off or deferred: nothing is encrypted yet
+RECOVERY_PATHS = (RECOVERY_ESCROWED, RECOVERY_INSTITUTIONAL, RECOVERY_PERSONAL_NOT_ESCROWED,
+                  RECOVERY_PERSONAL_UNCHECKED, RECOVERY_ICLOUD_ONLY, RECOVERY_NONE, RECOVERY_NOT_APPLICABLE)
+ENCRYPTED = ("on", "encrypting", "decrypting")
+# model["filevault"]["escrow"]: what this controller's escrow says of the Mac's personal recovery key.
+ESCROW_VALID, ESCROW_INVALID, ESCROW_ABSENT, ESCROW_NOT_CHECKED = "valid", "invalid", "absent", "not_checked"
+
+
+def recovery_path(model: dict) -> Optional[str]:
+    """Who can recover this Mac: one of RECOVERY_PATHS (None when FileVault was not read).
+
+    The escrowed key counts only when it was validated on the Mac (``fdesetup validaterecovery``); an institutional
+    key is the organisation's by construction; a personal key that no escrow here validates is someone else's, or
+    nobody's. The iCloud Recovery User counts only when there is neither (legacy Apple Account escrow).
+    """
+    fv = model.get("filevault")
+    if fv is None:
+        return None
+    if fv.get("state") not in ENCRYPTED:
+        return RECOVERY_NOT_APPLICABLE
+    if fv.get("personal_recovery_key") and fv.get("escrow") == ESCROW_VALID:
+        return RECOVERY_ESCROWED
+    if fv.get("institutional_recovery_key"):
+        return RECOVERY_INSTITUTIONAL
+    if fv.get("personal_recovery_key"):
+        unchecked = fv.get("escrow", ESCROW_NOT_CHECKED) == ESCROW_NOT_CHECKED
+        return RECOVERY_PERSONAL_UNCHECKED if unchecked else RECOVERY_PERSONAL_NOT_ESCROWED
+    if fv.get("icloud_recovery"):
+        return RECOVERY_ICLOUD_ONLY
+    return RECOVERY_NONE
+
+
+def organisation_can_recover(path: Optional[str]) -> bool:
+    """The organisation holds a way in: an escrowed key it validated, or its institutional key."""
+    return path in (RECOVERY_ESCROWED, RECOVERY_INSTITUTIONAL)
+
+
+ROTATE_AND_ESCROW_STEP = ("rotate the personal recovery key and escrow the new one: run remediate.yml (the "
+                          "filevault_enforce role) with filevault_enforce_rotate_unescrowed_keys: true, or "
+                          "macops.tokens.filevault_recovery_key with escrow_dir (macops_escrow_dir) and a FileVault "
+                          "user's credentials (force=true when a valid key is already escrowed)")
+
+
+# The links an account the organisation relies on (the MDM's managed administrator, a LAPS or service account) needs
+# to do its job: a secure token (R26), a FileVault user when FileVault is on (R29b), and on Apple silicon a volume
+# owner (R47, R49).
+LINK_TOKEN, LINK_FILEVAULT, LINK_OWNER = "secure_token", "filevault_user", "volume_owner"
+# The inputs that name them (model["watched_accounts"]: name -> input). Managed administrators are named fleet-wide.
+MANAGED_SOURCE, SERVICE_SOURCE = "macops_managed_admins", "macops_service_accounts"
+
+
+def missing_links(model: dict, user: dict) -> list:
+    """The links ``user`` lacks on this Mac, in the order they are fixed (a token first: the others need one)."""
+    out = []
+    if user["secure_token"] is not True:
+        out.append(LINK_TOKEN)
+    fv_state = (model.get("filevault") or {}).get("state")
+    if fv_state in ("on", "encrypting") and user["filevault_user"] is not True:
+        out.append(LINK_FILEVAULT)
+    if model["os"]["apple_silicon"] and user["volume_owner"] is not True:
+        out.append(LINK_OWNER)
+    return out

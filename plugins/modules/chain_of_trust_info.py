@@ -12,6 +12,8 @@ version_added: 0.1.0
 description:
   - Reads, in one pass, the macOS release and architecture, every account with UID 500 or above and every
     secure-token holder, the MDM enrollment, the bootstrap token and FileVault.
+  - Says who can recover the Mac (RV(mac.filevault.recovery_path)) - the organisation (a key escrowed here, or
+    an institutional key), only someone else (an unescrowed personal key, the user's Apple Account) or nobody.
   - Reports which token-gated functions are ready (FileVault, software updates, startup security policy,
     Erase All Content and Settings, kernel extension approval, bootstrap token authorisation, granting tokens)
     and who or what can authorise each, and every problem found, with a stable code and the next step.
@@ -29,6 +31,17 @@ options:
     description:
       - Short names of MDM-managed administrator accounts. No local tool marks them, so they come from the
         inventory; they are reported with kind V(managed_admin).
+    type: list
+    elements: str
+    default: []
+  service_accounts:
+    description:
+      - Short names of LAPS or service accounts the organisation relies on (the inventory's
+        C(macops_service_accounts)). For each of them and each of O(managed_admins), the chain an account needs is
+        checked - a secure token, a FileVault user when FileVault is on, and on Apple silicon a volume owner - and
+        each missing link is a finding naming the account (V(watched_account_without_token),
+        V(watched_account_not_filevault_user), V(watched_account_not_volume_owner)), or V(watched_account_missing)
+        when the account is not on the Mac.
     type: list
     elements: str
     default: []
@@ -68,6 +81,21 @@ options:
             only some Macs have; such an entry is skipped where the account is missing.
         type: bool
         default: true
+  escrow_dir:
+    description:
+      - The controller directory of escrowed recovery keys (see M(macops.tokens.filevault_recovery_key)). When given,
+        the action plugin reads this Mac's escrowed key and the module validates it on the Mac, read-only, with
+        C(fdesetup validaterecovery) (the key on stdin, never on the command line); RV(mac.filevault.escrow) and
+        RV(mac.filevault.recovery_path) say what came of it. Nothing is written to the escrow or the Mac.
+      - An escrow that cannot be read (no such directory, no vault password) is a warning, and the key is then not
+        checked.
+      - Unset, the escrow is not checked and a Mac whose only key is a personal one is reported as
+        V(personal_escrow_not_checked).
+    type: path
+  recovery_key:
+    description:
+      - The escrowed key to validate. The action plugin fills it in from O(escrow_dir); do not set it in a task.
+    type: str
   bootstrap_allowed_for_authentication:
     description:
       - Whether the MDM reports C(BootstrapTokenAllowedForAuthentication) as V(allowed) for this Mac (Apple silicon).
@@ -80,8 +108,8 @@ attributes:
     description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the
       controller.
     support: full
-    details: The action plugin only keeps the passwords given to O(verify_credentials) out of ansible-core's report
-      of a failed task.
+    details: The action plugin keeps the passwords given to O(verify_credentials) out of ansible-core's report
+      of a failed task and, with O(escrow_dir), reads the Mac's escrowed recovery key on the controller.
 seealso:
   - module: macops.tokens.secure_token_info
   - module: macops.tokens.bootstrap_token_info
@@ -151,7 +179,34 @@ mac:
     filevault:
       description: C(state) (V(off), V(on), V(encrypting), V(decrypting) or V(deferred)), C(enabled), C(percent),
         C(restart_pending), C(deferred_user), C(deferral_configured), C(personal_recovery_key),
-        C(institutional_recovery_key) and C(users) (from C(fdesetup list)).
+        C(institutional_recovery_key), C(icloud_recovery), C(users) (from C(fdesetup list)), C(escrow) and
+        C(recovery_path).
+      type: dict
+      returned: always
+      contains:
+        icloud_recovery:
+          description: The volume has an iCloud Recovery User or iCloud Recovery External Key crypto user (the
+            user let the Apple Account unlock the disk, legacy iCloud escrow).
+          type: bool
+        escrow:
+          description: What the escrow in O(escrow_dir) says of this Mac's personal recovery key - V(valid) (the
+            escrowed key validates on the Mac), V(invalid) (it does not), V(absent) (no key escrowed for this Mac)
+            or V(not_checked) (no O(escrow_dir), or FileVault is not on).
+          type: str
+        recovery_path:
+          description:
+            - Who can recover this Mac if every FileVault user forgets their password, the best path first.
+            - V(escrowed) - a personal recovery key escrowed on this controller validates on the Mac.
+            - V(institutional) - an institutional recovery key is on the volume.
+            - V(personal_not_escrowed_here) - a personal recovery key exists, but no key escrowed here validates.
+            - V(personal_escrow_not_checked) - a personal recovery key exists; no O(escrow_dir) was given to check.
+            - V(icloud_only) - only the user's Apple Account (iCloud Recovery User), no personal or institutional key.
+            - V(none) - no recovery key at all.
+            - V(not_applicable) - FileVault is off or deferred.
+          type: str
+    watched_accounts:
+      description: The accounts the organisation relies on, each with the input that names it
+        (V(macops_managed_admins) for O(managed_admins), V(macops_service_accounts) for O(service_accounts)).
       type: dict
       returned: always
     orphan_crypto_users:
@@ -193,7 +248,16 @@ findings:
   elements: dict
   contains:
     code:
-      description: A stable identifier, such as V(no_token_holder) or V(mobile_account_without_token).
+      description:
+        - A stable identifier, such as V(no_token_holder) or V(mobile_account_without_token); the collection's
+          README lists them all.
+        - Who can recover the Mac - V(no_recovery_key), V(icloud_recovery_only) (only the user's Apple Account),
+          V(recovery_key_not_escrowed) (a personal key that no key escrowed in O(escrow_dir) validates); each says
+          how to rotate and escrow a key the organisation holds.
+        - The chain of an account in O(managed_admins) or O(service_accounts) - V(watched_account_missing),
+          V(watched_account_without_token), V(watched_account_not_filevault_user),
+          V(watched_account_not_volume_owner), one per account and missing link, unless another finding already
+          names that account for that link (for example V(managed_admin_without_token)).
       type: str
     severity:
       description: V(critical), V(warning) or V(info).
@@ -230,6 +294,9 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             managed_admins=dict(type="list", elements="str", default=[]),
+            service_accounts=dict(type="list", elements="str", default=[]),
+            escrow_dir=dict(type="path"),
+            recovery_key=dict(type="str", no_log=True),
             bootstrap_allowed_for_authentication=dict(type="str", choices=["allowed", "disallowed", "unknown"],
                                                       default="unknown"),
             transient_wait=dict(type="int", default=0),

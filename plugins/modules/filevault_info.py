@@ -38,8 +38,9 @@ EXAMPLES = r"""
 RETURN = r"""
 filevault:
   description: C(state), C(enabled), C(percent), C(restart_pending), C(deferred_user), C(deferral_configured),
-    C(personal_recovery_key), C(institutional_recovery_key) and C(users) (C(user), C(uuid), C(type) from
-    C(fdesetup list)).
+    C(personal_recovery_key), C(institutional_recovery_key), C(icloud_recovery) (an iCloud Recovery User is on the
+    volume), C(users) (C(user), C(uuid), C(type) from C(fdesetup list)), C(escrow) (always V(not_checked) here) and
+    C(recovery_path) (as in M(macops.tokens.chain_of_trust_info), which also checks the escrow).
   returned: success
   type: dict
   sample: {state: "on", enabled: true, percent: null, personal_recovery_key: true, institutional_recovery_key: false}

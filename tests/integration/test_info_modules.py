@@ -98,6 +98,22 @@ def test_mdm_bootstrap_and_filevault_match_the_mac(chain, mac_fleet):
         assert model["filevault"]["institutional_recovery_key"] is bool(
             fv["institutional_key"] and fv["state"] in FV_ON)
         assert model["filevault"]["deferred_user"] == fv["deferred_user"], host
+        assert model["filevault"]["icloud_recovery"] is bool(fv["icloud_recovery"] and mac.apfs), host
+        assert (model["filevault"]["escrow"], model["filevault"]["recovery_path"]) == (
+            "not_checked", _truth_recovery_path(fv)), host
+
+
+def _truth_recovery_path(fv, escrowed_key=None):
+    """Who can recover the Mac, from macsim's state (no escrow_dir given: the escrow is not checked)."""
+    if fv["state"] not in FV_ON:
+        return "not_applicable"
+    if fv["personal_recovery_key"] and escrowed_key == fv["personal_recovery_key"]:
+        return "escrowed"
+    if fv["institutional_key"]:
+        return "institutional"
+    if fv["personal_recovery_key"]:
+        return "personal_escrow_not_checked" if escrowed_key is None else "personal_not_escrowed_here"
+    return "icloud_only" if fv["icloud_recovery"] else "none"
 
 
 EXPECTED_FINDINGS = {
@@ -118,6 +134,8 @@ EXPECTED_FINDINGS = {
     "fv-encrypting": {"filevault_encrypting"},
     "fv-decrypting": {"filevault_decrypting"},
     "fv-deferred": {"filevault_deferred"},
+    "fv-icloud-only": {"icloud_recovery_only"},
+    "fv-icloud-and-key": set(),  # a personal key, and no escrow_dir to check it against
     "macos-26": {"filevault_off"},
 }
 
@@ -188,8 +206,8 @@ def test_focused_views_agree_with_the_whole_picture(chain, mac_fleet):
         assert bootstrap[host]["tool_calls"] < whole["mac"]["tool_calls"]
         assert filevault[host]["filevault"] == whole["mac"]["filevault"], host
         codes = {f["code"] for f in filevault[host]["findings"]}
-        assert codes == {f["code"] for f in whole["findings"] if f["code"].startswith(("filevault", "no_recovery",
-                                                                                       "token_holder_not"))}
+        assert codes == {f["code"] for f in whole["findings"] if f["code"].startswith((
+            "filevault", "no_recovery", "token_holder_not", "icloud_recovery", "recovery_key_not"))}
 
 
 def test_secure_token_info_filters_and_rejects_unknown_users(mac_fleet):
@@ -274,3 +292,65 @@ def test_invented_wordings_change_nothing(mac_fleet, chain):
         assert json.dumps(again[host]["mac"]["users"], sort_keys=True) == json.dumps(chain[host]["mac"]["users"],
                                                                                        sort_keys=True), host
         assert again[host]["findings"] == chain[host]["findings"], host
+
+
+def test_the_escrowed_key_is_validated_on_the_mac_and_decides_who_can_recover_it(mac_fleet, tmp_path):
+    """chain_of_trust_info with escrow_dir over SSH: each Mac's escrowed key validated read-only with fdesetup
+    validaterecovery (key on stdin), the recovery path what macsim's truth says, the key nowhere in the result."""
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    hosts = {"fv-icloud-and-key": "own", "fv-encrypting": "wrong", "fv-icloud-only": "wrong", "fv-decrypting": None}
+    secret = VaultSecret(mac_fleet.vault_password_file.read_text().strip().encode())
+    wrong = "ZZZZ-9999-YYYY-8888-XXXX-7777"
+    keys = {}
+    for host, which in hosts.items():
+        if which:
+            keys[host] = mac_fleet.state(host)["filevault"]["personal_recovery_key"] if which == "own" else wrong
+            data = VaultLib([("default", secret)]).encrypt(("recovery_key: %s\n" % keys[host]).encode())
+            (tmp_path / ("%s.recovery-key.vault" % host)).write_bytes(data)
+    before = {h: mac_fleet.state(h) for h in hosts}
+    counts = {h: len(mac_fleet.store(h).invocations()) for h in hosts}
+    results = mac_fleet.run("macops.tokens.chain_of_trust_info", {"escrow_dir": str(tmp_path)}, hosts=":".join(hosts))
+    for host, which in hosts.items():
+        result = results[host]
+        assert result["_event"] == "runner_on_ok", (host, result.get("msg"))
+        fv = before[host]["filevault"]
+        got = result["mac"]["filevault"]
+        assert got["escrow"] == {"own": "valid", "wrong": "invalid", None: "absent"}[which], host
+        assert got["recovery_path"] == _truth_recovery_path(fv, keys.get(host, "")), host
+        codes = {f["code"] for f in result["findings"]}
+        assert ("recovery_key_not_escrowed" in codes) is (got["recovery_path"] == "personal_not_escrowed_here"
+                                                          and fv["state"] != "decrypting"), host
+        calls = [r for r in mac_fleet.store(host).invocations()[counts[host]:] if "validaterecovery" in r["argv"]]
+        assert len(calls) == (1 if which else 0), host
+        for call in calls:  # on stdin only
+            assert call["argv"] == ["fdesetup", "validaterecovery", "-inputplist"], host
+        assert mac_fleet.state(host) == before[host], host  # read-only
+        assert all(k not in json.dumps(result) for k in keys.values()), host
+    assert results["fv-icloud-and-key"]["mac"]["filevault"]["recovery_path"] == "escrowed"
+    assert results["fv-icloud-only"]["mac"]["filevault"]["recovery_path"] == "icloud_only"
+    assert results["fv-encrypting"]["mac"]["filevault"]["recovery_path"] == "personal_not_escrowed_here"
+
+
+def test_service_accounts_chain_matches_the_mac(mac_fleet):
+    """macops_service_accounts over SSH: every account's missing link, from macsim's truth, is named once."""
+    hosts = ("cli-users-12", "fv-on", "standard-holder")
+    for host in hosts:
+        truth = _truth_users(mac_fleet.state(host))
+        names = sorted(n for n, u in truth.items() if u["uid"] >= 500 and u["kind"] == "local")
+        result = mac_fleet.run("macops.tokens.chain_of_trust_info", {"service_accounts": names + ["ghost"]},
+                               hosts=host)[host]
+        assert result["_event"] == "runner_on_ok", (host, result.get("msg"))
+        found = {(f["code"], n) for f in result["findings"] for n in f["users"]}
+        fv_on = mac_fleet.state(host)["filevault"]["state"] in ("on", "encrypting")
+        apple_silicon = mac_fleet.state(host)["hardware"]["arch"] == "apple_silicon"
+        assert ("watched_account_missing", "ghost") in found, host
+        for name in names:
+            user = truth[name]
+            assert ("local_user_without_token", name) not in found, (host, name)  # named one by one instead
+            assert (("watched_account_without_token", name) in found) is (not user["secure_token"]), (host, name)
+            if user["secure_token"] and fv_on and not user["fv_enabled"]:
+                assert {("token_holder_not_filevault_user", name), ("holder_not_volume_owner", name)} & found
+            if user["secure_token"] and apple_silicon and not user["volume_owner"]:
+                assert {("watched_account_not_volume_owner", name), ("holder_not_volume_owner", name)} & found
+        assert all(n in names + ["ghost"] for code, n in found if code.startswith("watched_account")), host

@@ -304,3 +304,23 @@ def test_tools_over_ssh_go_through_the_server_and_die_with_a_killed_caller(fleet
         assert len(fleet._namespace_pids(namespace)) <= baseline  # the server's child went with its caller
     finally:
         fleet.down(str(workdir))
+
+
+@pytest.mark.parametrize("name,personal,crypto_types", [
+    ("fv-icloud-only", "false", ["Local Open Directory User", "iCloud Recovery User", "iCloud Recovery External Key"]),
+    ("fv-icloud-and-key", "true", ["Local Open Directory User", "Personal Recovery User", "iCloud Recovery User",
+                                   "iCloud Recovery External Key"]),
+], ids=["icloud-only", "icloud-and-a-personal-key"])
+def test_shipped_icloud_hosts_show_the_attested_pair_and_no_institutional_key(make_host, name, personal,
+                                                                               crypto_types):
+    """The iCloud Recovery User / External Key pair under the UUIDs real Macs print (osquery#5236, a Catalina blog);
+    haspersonalrecoverykey follows the personal key alone (the state option; no run shows it otherwise)."""
+    host = make_host("filevault", name)
+    code, out, _ = host.run("diskutil", "apfs", "listCryptoUsers", "/")
+    assert code == 0
+    types = [line.split(":", 1)[1].strip() for line in out.splitlines() if line.lstrip("| ").startswith("Type:")]
+    assert types == crypto_types
+    assert "+-- EC1C2AD9-B618-4ED6-BD8D-50F361C27507" in out and "+-- 64C0C6EB-0000-11AA-AA11-00306543ECAC" in out
+    assert host.run("fdesetup", "haspersonalrecoverykey")[1].strip() == personal
+    assert host.run("fdesetup", "hasinstitutionalrecoverykey")[1].strip() == "false"
+    assert host.run("fdesetup", "status")[1].startswith("FileVault is On.")

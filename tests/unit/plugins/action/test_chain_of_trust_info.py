@@ -9,7 +9,8 @@ import pytest
 
 from ansible_collections.macops.tokens.plugins.action import chain_of_trust_info
 from ansible_collections.macops.tokens.plugins.plugin_utils._redact import MASK
-from ansible_collections.macops.tokens.tests.unit.plugins.action.harness import check_plain_run
+from ansible_collections.macops.tokens.tests.unit.plugins.action.harness import (
+    OLD_KEY, VAULT_PASSWORD, assert_no_secret, check_plain_run, pre_escrow)
 
 MODULE = "macops.tokens.chain_of_trust_info"
 PW_A, PW_B = "Verify-Pw-A-3301", "Verify-Pw-B-3302"
@@ -33,3 +34,57 @@ def test_each_credential_reaches_the_module_and_no_password_is_shown(run_action,
     shown = run.source_args().get("verify_credentials", [])
     assert [c["password"] for c in shown] == [MASK] * len(shown)
     assert [c["user"] for c in shown] == [c["user"] for c in args.get("verify_credentials", [])]
+
+
+# ---- the escrow check: the escrowed key reaches the module (quietly), never the result or the quoted task ----------
+
+def _escrow_answer(escrow):
+    return {"changed": False, "mac": {"filevault": {"escrow": escrow}}, "findings": []}
+
+
+def test_the_escrowed_key_reaches_the_module_quietly_and_nowhere_else(run_action, tmp_path):
+    pre_escrow(tmp_path, OLD_KEY)
+    args = {"escrow_dir": str(tmp_path), "managed_admins": []}
+    run = run_action(chain_of_trust_info, args, [(MODULE, _escrow_answer("valid"))])
+    result = run()
+    (call,) = run.calls
+    assert call.args == dict(args, recovery_key=OLD_KEY)
+    assert call.quiet == (True, True)  # the connection does not print the module's arguments at -vvv
+    assert run.action._play_context.no_log is False  # and only for that call
+    assert result["mac"]["filevault"]["escrow"] == "valid" and "warnings" not in result
+    assert_no_secret(result, [OLD_KEY])
+    assert_no_secret(run.task.get_ds(), [OLD_KEY])
+
+
+@pytest.mark.parametrize("setup,vault,passed,warning", [
+    ("empty", True, True, None),
+    ("missing", True, False, "is not an existing directory on the controller"),
+    ("no-vault-password", False, False, "cannot be decrypted with the vault password"),
+], ids=["nothing-escrowed", "no-such-directory", "no-vault-password"])
+def test_an_escrow_without_a_usable_key_is_absent_or_a_warning(run_action, tmp_path, setup, vault, passed, warning):
+    directory = tmp_path / "escrow"
+    if setup != "missing":
+        directory.mkdir()
+    if setup == "no-vault-password":
+        pre_escrow(directory, OLD_KEY)
+    args = {"escrow_dir": str(directory)}
+    run = run_action(chain_of_trust_info, args, [(MODULE, _escrow_answer("absent" if passed else "not_checked"))],
+                     vault_password=VAULT_PASSWORD if vault else None)
+    result = run()
+    (call,) = run.calls
+    assert "recovery_key" not in call.args
+    assert ("escrow_dir" in call.args) is passed
+    if warning:
+        assert len(result["warnings"]) == 1 and warning in result["warnings"][0]
+        assert result["warnings"][0].startswith("the escrowed recovery key was not checked")
+    else:
+        assert "warnings" not in result
+    assert_no_secret(result, [OLD_KEY])
+
+
+def test_a_recovery_key_in_the_task_is_refused(run_action, tmp_path):
+    run = run_action(chain_of_trust_info, {"escrow_dir": str(tmp_path), "recovery_key": OLD_KEY})
+    result = run()
+    assert result == {"failed": True, "msg": "recovery_key is filled in from escrow_dir by the action plugin; remove "
+                                             "it from the task"}
+    assert run.calls == [] and run.source_args()["recovery_key"] == MASK

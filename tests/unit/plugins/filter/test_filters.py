@@ -342,3 +342,14 @@ def test_remediation_plan_predicts_the_filevault_modules_own_words():
     plan = remediation_plan(mac(users, fv="off"), admin="admin", have_password=True, known=["jdoe"])
     (out,) = [o for o in plan["outcomes"] if o["step"] == "filevault_enforce"]
     assert out["status"] == "changed" and out["detail"] == "would enable FileVault authorised by admin with jdoe"
+
+
+def test_fleet_report_row_says_who_can_recover_each_mac():
+    icloud = trust([user("a", True, True)], fv="on")
+    icloud["mac"]["filevault"]["recovery_path"] = "icloud_only"
+    per_host = {"icloud": {"trust": icloud}, "old-reading": {"trust": trust([user("a", True, True)], fv="on")},
+                "down": {"trust": None, "error": "unreachable"}}
+    rows = {m["host"]: m for m in fleet_report(per_host)["macs"]}
+    assert rows["icloud"]["recovery_path"] == "icloud_only"
+    assert rows["old-reading"]["recovery_path"] is None  # a reading without it (an older collection) says nothing
+    assert rows["down"]["recovery_path"] is None

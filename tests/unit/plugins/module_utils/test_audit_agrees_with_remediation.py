@@ -187,3 +187,37 @@ def test_the_whole_run_plan_carries_each_steps_prediction_into_the_next(models, 
             assert steps[_remediation.BT_STEP]["outcomes"][0]["status"] == "changed", host
     if everything:
         assert carried >= 1  # at least one shipped host shows a grant that depends on the administrator's
+
+
+@pytest.mark.parametrize("escrow", ["valid", "invalid", "absent"])
+def test_the_recovery_path_and_the_key_step_agree_on_every_shipped_host(models, escrow):
+    """Where the audit says the organisation holds no recovery key (recovery_key_not_escrowed, icloud_recovery_only),
+    the FileVault step checks the key, leaves it with the very switch the finding names, and rotates it once that
+    switch is on; where the escrowed key validates, the audit is quiet and the step keeps the key."""
+    compared = 0
+    for host, (model, state) in sorted(models.items()):
+        if model is None or "filevault" not in model:
+            continue
+        model = dict(model, filevault=dict(model["filevault"], escrow=escrow))
+        path = _rules.recovery_path(model)
+        found = dict((f["code"], f) for f in _findings.findings(model))
+        admin, known = _inputs(state, True)
+        plan = _remediation.filevault_plan(model, admin, bool(admin), known)
+        # what the key check of filevault_recovery_key says for this escrow (validate_only / check mode)
+        check = {"valid": escrow == "valid" and bool(model["filevault"]["personal_recovery_key"]), "reason": escrow}
+        if path == _rules.RECOVERY_ESCROWED:
+            assert not {"recovery_key_not_escrowed", "icloud_recovery_only", "no_recovery_key"} & set(found), host
+            assert _remediation.key_action(check) == "valid", host
+        for code in ("recovery_key_not_escrowed", "icloud_recovery_only"):
+            if code not in found:
+                continue
+            assert not _rules.organisation_can_recover(path), host
+            assert _remediation.key_action(check) == "left" and _remediation.key_action(check, True) == "rotate", host
+            if plan["check_key"]:
+                left = _remediation.filevault_outcomes(model, plan, admin, key_check=check)
+                step = [o["next_step"] for o in left if o["status"] == "left" and "recovery key" in o["detail"]]
+                assert step and "filevault_enforce_rotate_unescrowed_keys" in step[0], host
+                assert "filevault_enforce_rotate_unescrowed_keys" in found[code]["next_step"], host
+                compared += 1
+    if escrow != "valid":
+        assert compared >= 2  # fv-icloud-only and fv-icloud-and-key at least, with the administrator's password

@@ -285,7 +285,14 @@ FILEVAULT = {
                       default="finish", choices=("finish", "enable")),
     "authrestart_armed": F(bool, "fdesetup authrestart unlocked the next boot once", default=False),
     "icloud_recovery": F(bool, "the user allowed the Apple Account (iCloud) to unlock the disk: the crypto users "
-                               "include an iCloud Recovery User and the iCloud Recovery External Key", default=False),
+                               "include an iCloud Recovery User and the iCloud Recovery External Key (fixed UUIDs "
+                               "EC1C2AD9-B618-4ED6-BD8D-50F361C27507 and 64C0C6EB-0000-11AA-AA11-00306543ECAC, "
+                               "evidence diskutil-listusers-osquery5236-six-users-icloud and diskutil-listusers-"
+                               "volume-uuid-icloud-pair-catalina-nokiam9). Independent of personal_recovery_key, "
+                               "which alone decides haspersonalrecoverykey: no run shows what that verb answers "
+                               "with legacy iCloud escrow (a deploy script believes not true: set "
+                               "personal_recovery_key null for that; notes/issue13-research.md section 3)",
+                         default=False),
     "rate": F(float, "encryption or decryption speed in percent per hour of simulated time (pre-T2 Intel); "
                      "null: never finishes by itself", default=8.0, nullable=True),
     "progress_at": F(float, "simulated time (epoch seconds) at which percent was last brought up to date; "
