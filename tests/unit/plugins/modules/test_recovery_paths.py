@@ -89,8 +89,8 @@ def test_the_finding_says_why_the_escrow_does_not_count(harness):
 
 
 def test_filevault_info_reports_the_path_without_an_escrow(harness):
-    result = harness.run(filevault_info, {}, harness.sim(state(filevault=fv(personal_recovery_key=None,
-                                                                             icloud_recovery=True))))
+    section = fv(personal_recovery_key=None, icloud_recovery=True)
+    result = harness.run(filevault_info, {}, harness.sim(state(filevault=section)))
     assert result["filevault"]["recovery_path"] == "icloud_only"
     assert result["filevault"]["escrow"] == "not_checked"
     assert "icloud_recovery_only" in {f["code"] for f in result["findings"]}
