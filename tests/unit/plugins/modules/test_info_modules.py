@@ -194,8 +194,8 @@ def test_the_simulated_healthy_mac_reads_as_the_healthy_table(harness):
 
 
 @pytest.mark.parametrize("content,expect", [(b"SQLite format 3\x00", True), (None, False), ("absent", None)])
-def test_chain_of_trust_info_reports_full_disk_access_without_a_tool_call(harness, monkeypatch, tmp_path, content,
-                                                                           expect):
+def test_chain_of_trust_info_reports_full_disk_access_without_a_tool_call(
+        harness, monkeypatch, tmp_path, content, expect):
     db = tmp_path / "TCC.db"
     if content == "absent":
         db = tmp_path / "absent.db"
