@@ -137,6 +137,8 @@ def table(report: dict) -> list:
     lines.append(f"fleet: generated, seed {settings['seed']}, {settings['accounts']} accounts a Mac, latency profile "
                  f"'{settings['latency']}'; forks 1 on {settings['forks1_macs']} of the {settings['macs_with_python']}"
                  f" Macs with a Python (figures per Mac); {settings['repeats']} interleaved run(s) a side")
+    for error in report.get("errors", []):
+        lines.append(f"not measured: {error['phase']}: {error['error'].splitlines()[0]}")
     for t in report["targets"]:
         lines.append(f"target: {t['target']}: {t['value']} -> {'met' if t['met'] else 'NOT met'}")
     if report["hosts_per_hour"]:
@@ -314,6 +316,7 @@ def main(argv: list | None = None) -> int:
     remediate: dict = {}
     scale: list = []
     fleets_up: dict = {}
+    errors: list = []
     try:
         fleet = Fleet(base, args.macs, args.seed, args.accounts, args.latency)
         fleets_up[args.macs] = round(fleet.up_seconds, 1)
@@ -334,7 +337,12 @@ def main(argv: list | None = None) -> int:
         finally:
             fleet.down()
         for size in [int(s) for s in args.scale.split(",") if s.strip()]:
-            big = Fleet(base, size, args.seed, args.accounts, args.latency)
+            try:
+                big = Fleet(base, size, args.seed, args.accounts, args.latency)
+            except Exception as exc:  # noqa: BLE001 - a fleet that will not come up is reported, the rest is kept
+                errors.append({"phase": f"audit-{size}", "error": f"{type(exc).__name__}: {str(exc)[:500]}"})
+                print(f"bench: audit-{size}: the fleet did not come up: {exc}", file=sys.stderr, flush=True)
+                continue
             fleets_up[size] = round(big.up_seconds, 1)
             try:
                 result = big.run(SIDES["audit"], big.with_python, args.forks, env, f"audit-{size}")
@@ -349,12 +357,13 @@ def main(argv: list | None = None) -> int:
                 "repeats": args.repeats, "forks1_repeats": args.forks1_repeats, "config": str(CONFIG.relative_to(ROOT)),
                 "fleet_up_seconds": fleets_up, "total_seconds": round(time.monotonic() - started, 1)}
     report = assemble(comparison, remediate, scale, settings)
+    report["errors"] = errors
     Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     print(f"bench: report written to {args.json}")
     for line in table(report):
         print(line)
     failed = [r for r in report["runs"] + scale + list(remediate.values()) if r["exit"] not in (0, 2) or r.get("tail")]
-    return 1 if failed else 0
+    return 1 if failed or errors else 0
 
 
 def _progress(result: dict) -> None:

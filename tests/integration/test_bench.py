@@ -67,6 +67,8 @@ def test_report_medians_speedup_targets_and_last_line():
     lines = bench.table(report)
     assert lines[-1] == "audit speedup vs baseline: 6.67×"
     assert any(line.startswith("target: SSH round trips") and line.endswith("NOT met") for line in lines)
+    report["errors"] = [{"phase": "audit-500", "error": "FleetError: mac0052: sshd did not start\ndetail"}]
+    assert "not measured: audit-500: FleetError: mac0052: sshd did not start" in bench.table(report)
     json.dumps(report)
 
 
