@@ -305,6 +305,8 @@ def main(argv: list | None = None) -> int:
     parser.add_argument("--forks1-repeats", type=int, default=2, help="interleaved runs a side at forks 1 (default 2)")
     parser.add_argument("--scale", default="200,500", help="fleet sizes audit.yml alone runs on ('' for none)")
     parser.add_argument("--no-remediate", action="store_true", help="skip remediate.yml and its rerun")
+    parser.add_argument("--remediate-macs", type=int, default=16,
+                        help="Macs of the comparison fleet remediate.yml runs on (default 16, for the time budget)")
     parser.add_argument("--json", default="bench.json", help="where the report goes (default ./bench.json)")
     args = parser.parse_args(argv)
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
@@ -331,7 +333,8 @@ def main(argv: list | None = None) -> int:
                         _progress(result)
             if not args.no_remediate:
                 for label in ("remediate", "remediate rerun"):
-                    result = fleet.run(PLAYBOOKS / "remediate.yml", hosts, args.forks, env, label.replace(" ", "-"))
+                    result = fleet.run(PLAYBOOKS / "remediate.yml", hosts[:args.remediate_macs], args.forks, env,
+                                       label.replace(" ", "-"))
                     remediate[label] = result
                     _progress(result)
         finally:
@@ -354,7 +357,9 @@ def main(argv: list | None = None) -> int:
         shutil.rmtree(base, ignore_errors=True)
     settings = {"macs": args.macs, "macs_with_python": len(hosts), "seed": args.seed, "accounts": args.accounts,
                 "latency": args.latency, "forks": args.forks, "forks1_macs": len(hosts[:args.forks1_macs]),
-                "repeats": args.repeats, "forks1_repeats": args.forks1_repeats, "config": str(CONFIG.relative_to(ROOT)),
+                "repeats": args.repeats, "forks1_repeats": args.forks1_repeats,
+                "remediate_macs": 0 if args.no_remediate else len(hosts[:args.remediate_macs]),
+                "config": str(CONFIG.relative_to(ROOT)),
                 "fleet_up_seconds": fleets_up, "total_seconds": round(time.monotonic() - started, 1)}
     report = assemble(comparison, remediate, scale, settings)
     report["errors"] = errors
