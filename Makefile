@@ -8,12 +8,12 @@ BASE_PYTHON ?= $(shell command -v python3.11 || command -v python3)
 STAMP := $(VENV)/.installed
 PIP_BOOTSTRAP_DIR := $(HOME)/.ansible/test/cache
 
-.PHONY: help demo test lint sanity units evidence pytest macsim-tests integration molecule venv system-deps clean constraints fleet-up fleet-down bench
+.PHONY: help demo test lint ee sanity units evidence pytest macsim-tests integration molecule venv system-deps clean constraints fleet-up fleet-down bench
 
 help:
 	@echo "make demo        simulated fleet: audit, remediate, before/after table, HTML report (under ./demo)"
 	@echo "make test        run every check (lint, sanity on 3.11/3.8/3.9, units, pytest, molecule)"
-	@echo "make lint|sanity|units|evidence|macsim-tests|integration|molecule   one check (pytest: both suites)"
+	@echo "make lint|ee|sanity|units|evidence|macsim-tests|integration|molecule   one check (pytest: both suites)"
 	@echo "make fleet-up SCENARIO=versions   bring a simulated fleet up (inventory: .macsim/inventory.yml)"
 	@echo "make fleet-down  take it down"
 	@echo "make bench MACS=30   audit a generated fleet of simulated Macs and report the timings"
@@ -61,6 +61,8 @@ test: venv
 
 lint: venv
 	$(PY) tools/run_checks.py lint
+ee: venv
+	$(PY) tools/run_checks.py ee
 sanity: venv
 	$(PY) tools/run_checks.py sanity
 units: venv

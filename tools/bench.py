@@ -1,9 +1,10 @@
 """Benchmark: audit a generated fleet of simulated Macs with chain_of_trust_info over SSH, and (with --playbooks) run
 audit.yml, remediate.yml and remediate.yml again on it, counting SSH round trips and tool calls per Mac.
 
-Usage: python tools/bench.py [--macs N] [--forks F] [--seed S] [--playbooks]
-Prints wall time, time per Mac, tool invocations per Mac (from the simulator's logs) and, with --playbooks, SSH
-round trips per Mac (every ssh command ansible runs, counted by a logging wrapper around ssh).
+Usage: python tools/bench.py [--macs N] [--forks F] [--seed S] [--parallel-reads P] [--playbooks]
+Prints wall time, time per Mac, tool invocations per Mac and the span of the audit's reads on each Mac (from the
+simulator's logs; macsim's tools hold their Mac's state lock while they run, so the span shows little overlap) and,
+with --playbooks, SSH round trips per Mac (every ssh command ansible runs, counted by a logging wrapper around ssh).
 This is a measurement, not a test: it asserts nothing about speed.
 """
 
@@ -27,6 +28,8 @@ def main() -> int:
     parser.add_argument("--macs", type=int, default=30)
     parser.add_argument("--forks", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--parallel-reads", type=int, default=None,
+                        help="the audit module's parallel_reads (default: the module's default)")
     parser.add_argument("--playbooks", action="store_true",
                         help="also run audit.yml, remediate.yml and remediate.yml again (round trips per Mac)")
     args = parser.parse_args()
@@ -51,6 +54,8 @@ def main() -> int:
         started = time.monotonic()
         runner = ansible_runner.run(private_data_dir=str(base / "runner"), inventory=str(base / "inv.yml"),
                                     host_pattern=":".join(with_python), module="macops.tokens.chain_of_trust_info",
+                                    module_args=("" if args.parallel_reads is None
+                                                 else "parallel_reads=%d" % args.parallel_reads),
                                     envvars=envvars, quiet=True)
         audit_seconds = time.monotonic() - started
         ok = sum(1 for e in runner.events if e.get("event") == "runner_on_ok")
@@ -58,21 +63,34 @@ def main() -> int:
                  for h in manifest["hosts"] if h["name"] in with_python]
         tool_seconds = [sum(r["duration"] for r in HostStore(h["dir"]).invocations())
                         for h in manifest["hosts"] if h["name"] in with_python]
+        spans = [_read_span(HostStore(h["dir"]).invocations()) for h in manifest["hosts"] if h["name"] in with_python]
         playbooks = run_playbooks(base, manifest, with_python, args.forks) if args.playbooks else None
     finally:
         fleet.down(str(base / "fleet"))
         shutil.rmtree(base, ignore_errors=True)
     report = {
         "macs": args.macs, "audited": len(with_python), "succeeded": ok, "forks": args.forks,
+        "parallel_reads": args.parallel_reads,
         "fleet_up_seconds": round(up_seconds, 1), "audit_seconds": round(audit_seconds, 1),
         "seconds_per_mac": round(audit_seconds / max(len(with_python), 1), 2),
         "tool_calls_per_mac": sorted(set(calls)),
         "median_tool_seconds_per_mac": round(statistics.median(tool_seconds), 3),
+        "median_read_span_seconds_per_mac": round(statistics.median(spans), 3),
     }
     if playbooks is not None:
         report["playbooks"] = playbooks
     print(json.dumps(report, indent=2))
     return 0 if ok == len(with_python) else 1
+
+
+def _read_span(invocations: list) -> float:
+    """Seconds from the first of the audit's tool calls starting on a Mac to the last one ending, as the simulator
+    logged them: the sum of the calls when they run one by one, about the slowest chain when they overlap."""
+    import datetime
+
+    calls = [(datetime.datetime.fromisoformat(r["time"]).timestamp(), r["duration"]) for r in invocations
+             if r["tool"] != "python3"]
+    return max(start + duration for start, duration in calls) - min(start for start, dummy in calls) if calls else 0.0
 
 
 def _credentials(state: dict) -> dict:

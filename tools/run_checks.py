@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 TREE = ROOT / "build" / "ansible_collections" / "macops" / "tokens"
 CHECKS_DIR = ROOT / ".checks"  # the lanes' logs and results; not under build/, which the build recreates
-ALL_CHECKS = ["lint", "build", "sanity", "units", "evidence", "macsim-tests", "integration", "molecule"]
+ALL_CHECKS = ["lint", "build", "ee", "sanity", "units", "evidence", "macsim-tests", "integration", "molecule"]
 PYTEST_CHECKS = ("pytest", "macsim-tests", "integration", "integration-a", "integration-b", "integration-c")
 LANES = ("integration-a", "integration-b", "integration-c")  # child processes next to the others when --jobs > 1
 MAC_PYTHONS = ("3.8", "3.9")
@@ -129,6 +129,49 @@ def check_units() -> int | None:
             hidden.rename(galaxy)
 
 
+def check_ee() -> int:
+    """``ansible-builder create`` on execution-environment.yml (no container engine here, so no image is built): the
+    build context must hold the Containerfile, builder's scripts, the bindep file and this build's collection
+    artifact, named in the galaxy requirements with galaxy.yml's version."""
+    import tarfile
+    import tempfile
+
+    import yaml
+
+    version = yaml.safe_load((ROOT / "galaxy.yml").read_text())["version"]
+    artifact = f"macops-tokens-{version}.tar.gz"
+    with tempfile.TemporaryDirectory(prefix="macops-ee-") as tmp:
+        context = Path(tmp) / "context"
+        code = run(["ansible-builder", "create", "--file", "execution-environment.yml", "--context", str(context),
+                    "--output-filename", "Containerfile"])
+        if code:
+            return code
+        build = context / "_build"
+        wanted = [context / "Containerfile", build / "requirements.yml", build / "bindep.txt",
+                  build / "scripts" / "assemble", build / "scripts" / "introspect.py", build / "collections" / artifact]
+        problems = [f"missing from the build context: {p.relative_to(context)}" for p in wanted if not p.is_file()]
+        if not problems:
+            containerfile = (context / "Containerfile").read_text()
+            galaxy = yaml.safe_load((build / "requirements.yml").read_text())
+            names = [c.get("name") for c in galaxy.get("collections", [])]
+            if f"collections/{artifact}" not in names:
+                problems.append(f"the galaxy requirements name {names}, not collections/{artifact} (galaxy.yml's "
+                                "version): update execution-environment.yml")
+            pins = [line.strip() for line in (ROOT / "requirements" / "dev.txt").read_text().splitlines()
+                    if line.startswith(("ansible-core==", "ansible-runner=="))]
+            for pin in pins:  # the versions the tests run with (requirements/dev.txt)
+                if pin not in containerfile:
+                    problems.append(f"the Containerfile does not install {pin} (requirements/dev.txt)")
+            with tarfile.open(build / "collections" / artifact) as tar:
+                if "bindep.txt" not in tar.getnames():
+                    problems.append(f"{artifact} does not carry bindep.txt (builder's introspection reads it)")
+        for problem in problems:
+            print(f"ee: {problem}")
+        if not problems:
+            print(f"ee: build context complete ({', '.join(str(p.relative_to(context)) for p in wanted)})")
+        return 1 if problems else 0
+
+
 def check_lint() -> int:
     return run(["ansible-lint", "--profile", "production", "--offline"])  # nothing to fetch: requirements are pinned
 
@@ -163,9 +206,10 @@ def check_evidence() -> tuple[int, str]:
 # The integration suites in three parts, each its own lane when checks run side by side: the suites that bring up
 # fleets of their own and keep the CPU busy (a), the rest, which share one session fleet and end with the secrets
 # scan of that fleet (b), and the suites that spend their time in deliberate waits - hung tools, lingering tools,
-# interruptions (c). A new file joins part b.
+# interruptions (c). A new file joins part b. test_awx_runner.py (three Macs of its own, about 20 s) joins c, the
+# part that finished first in the last full run and whose suites leave the CPU mostly idle.
 INTEGRATION_OWN_FLEETS = ["test_options.py", "test_playbooks.py"]
-INTEGRATION_WAITS = ["test_faults.py", "test_interruptions.py", "test_transient.py"]
+INTEGRATION_WAITS = ["test_faults.py", "test_interruptions.py", "test_transient.py", "test_awx_runner.py"]
 
 
 def pytest_paths(check: str) -> list[str]:
@@ -265,6 +309,8 @@ def main(argv: list) -> int:
         elif check == "build":
             built()
             record("collection build", build_code[0], started)
+        elif check == "ee":
+            record("ansible-builder create (execution-environment.yml)", check_ee() if built() else 1, started)
         elif check == "sanity":
             for version in ("3.11",) + MAC_PYTHONS:
                 started = time.monotonic()

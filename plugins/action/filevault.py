@@ -50,18 +50,25 @@ class ActionModule(ActionBase):
         if current:
             rotate["recovery_key"] = current["recovery_key"]
         rotated = execute_quietly(self, "macops.tokens.filevault_recovery_key", rotate, task_vars)
-        if rotated.get("failed"):
-            return dict(result, failed=True, msg="the recovery key of an interrupted run was lost and rotating it "
-                                                 "failed: %s" % rotated.get("msg"))
+        # A key the rotation printed is the Mac's key now, even when the rotation then failed: escrow it first.
         outcome = escrow_new_key(self, task_vars, escrow, dict(rotated))
+        result["changed"] = bool(result.get("changed") or rotated.get("changed"))
+        warnings = list(result.get("warnings") or [])
+        warnings += [w for w in outcome.get("warnings") or [] if w not in warnings]
+        if warnings:
+            result["warnings"] = warnings
+        for name in ("escrow_file", "key_fingerprint"):
+            if outcome.get(name):
+                result[name] = outcome[name]
+        if rotated.get("failed"):
+            msg = "the recovery key of an interrupted run was lost and rotating it failed: %s" % rotated.get("msg")
+            if "recovery_key" in rotated and not outcome.get("escrowed"):
+                msg += "; the key it printed could not be escrowed: %s" % outcome.get("msg")
+            return dict(result, failed=True, msg=msg, escrowed=bool(outcome.get("escrowed")))
         if outcome.get("failed"):
             return dict(result, failed=True, msg=outcome.get("msg"), escrowed=False)
         result["actions"] = list(result.get("actions") or []) + [
             "rotated the recovery key (%s) and escrowed it" % rotated.get("reason") if rotated.get("changed")
             else "kept the escrowed recovery key: it still unlocks this Mac"]
-        result.update(changed=result.get("changed") or bool(rotated.get("changed")),
-                      escrowed=bool(outcome.get("escrowed")) or bool(current and rotated.get("valid")))
-        for name in ("escrow_file", "key_fingerprint"):
-            if outcome.get(name):
-                result[name] = outcome[name]
+        result["escrowed"] = bool(outcome.get("escrowed")) or bool(current and rotated.get("valid"))
         return result

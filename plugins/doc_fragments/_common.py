@@ -16,6 +16,15 @@ options:
       - Raise it for slow Macs; a hung tool never hangs the play.
     type: int
     default: 60
+  parallel_reads:
+    description:
+      - How many of Apple's tools the module runs at once while it reads the Mac; V(1) runs them one at a time.
+      - The reads that need no other read's output start together, the others as soon as what they need is read
+        (the bootstrap token status after the MDM enrollment, the directory lookup of a home folder without a local
+        account after the account list). Each keeps its own O(timeout).
+      - The result, the tool calls made and any failure are the same whatever the value.
+    type: int
+    default: 4
 notes:
   - "The module reads the Mac only through Apple's tools at their absolute paths (C(/usr/bin/sw_vers),
     C(/usr/sbin/diskutil), C(/usr/bin/fdesetup), C(/usr/bin/profiles), C(/usr/bin/dscl) and others),

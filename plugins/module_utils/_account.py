@@ -12,6 +12,8 @@ token (see _rules.authentication_grants_first_token); callers decide when a chec
 
 from __future__ import annotations
 
+from ansible_collections.macops.tokens.plugins.module_utils._change import ChangeError
+
 # macOS password prompts (readpassphrase: dscl -authonly, sysadminctl, profiles) take at most 128 bytes; a longer
 # password typed there fails as if it were wrong (mkuser's tests on 10.13 to 12).
 MAX_PROMPT_BYTES = 128
@@ -73,12 +75,12 @@ def check_password(runner, name, password):
 
 
 def require_password(module, runner, name, password):
-    """Fail the task, naming the account, when its password is refused; nothing has been changed yet. An
+    """Raise ChangeError, naming the account, when its password is refused; nothing has been changed yet. An
     unchecked (too long) password is warned about; the tool that uses it is verified by re-reading the Mac."""
     problem, result, checked = check_password(runner, name, password)
     if problem and result is None:
-        module.fail_json(msg=problem + ". Nothing was changed")
+        raise ChangeError(problem + ". Nothing was changed")
     if problem:
-        module.fail_json(msg=problem + " (nothing was changed)", cmd=result.command, rc=result.rc, stdout=result.out)
+        raise ChangeError(problem + " (nothing was changed)", cmd=result.command, rc=result.rc, stdout=result.out)
     if not checked:
         module.warn(LONG_PASSWORD % (name, MAX_PROMPT_BYTES))

@@ -21,6 +21,7 @@ import time
 
 from ansible_collections.macops.tokens.plugins.module_utils import _parsers as P
 from ansible_collections.macops.tokens.plugins.module_utils import _pending as pending
+from ansible_collections.macops.tokens.plugins.module_utils._change import ChangeError
 from ansible_collections.macops.tokens.plugins.module_utils._runner import ToolError
 
 # fdesetup(8) EXIT STATUS, in words a person acts on.
@@ -106,13 +107,24 @@ def redact(text):
     return KEY_SHAPE.sub("XXXX-XXXX-XXXX-XXXX-XXXX-XXXX", text)
 
 
-def fail_tool(module, result, what, **extra):
-    """Fail naming the command and fdesetup's exit code in words, quoting its output with any key withheld."""
-    module.fail_json(msg="%s: fdesetup exited %s: %s" % (what, result.rc, explain(result.rc)), cmd=result.command,
-                     rc=result.rc, stdout=redact(result.out), stderr=redact(result.err), **extra)
+def says_enable(user, added):
+    """How enabling FileVault is reported (the module's ``actions``, and the planner's prediction of it)."""
+    return "enable FileVault authorised by %s%s" % (user, " with %s" % ", ".join(added) if added else "")
 
 
-def run_keeping_key(module, runner, args, data, verb, result):
+def says_add(name):
+    """How adding a token holder to FileVault is reported."""
+    return "add %s to FileVault" % name
+
+
+def tool_failed(result, what):
+    """The failure of an fdesetup call: the command, fdesetup's exit code in words, and its output with any key
+    withheld."""
+    return ChangeError("%s: fdesetup exited %s: %s" % (what, result.rc, explain(result.rc)), cmd=result.command,
+                       rc=result.rc, stdout=redact(result.out), stderr=redact(result.err))
+
+
+def run_keeping_key(runner, args, data, verb, result):
     """Run a verb that prints a new recovery key, so that the key survives any interruption (see _pending).
 
     A marker is written first; while fdesetup runs and until its key is on the Mac's disk, hang-up, termination
@@ -122,7 +134,7 @@ def run_keeping_key(module, runner, args, data, verb, result):
     try:
         pending.begin(verb)
     except pending.PendingError as exc:
-        module.fail_json(msg=str(exc), **result)
+        raise ChangeError(str(exc))
     with pending.held_off():
         run = runner.run("fdesetup", args, ok_codes=None, data=data)
         try:
@@ -146,14 +158,14 @@ def collect_pending(module, runner, model):
     try:
         doc = pending.read()
     except pending.PendingError as exc:
-        module.fail_json(msg=str(exc))
+        raise ChangeError(str(exc))
     if not doc:
         return {}
     on = model["filevault"]["state"] in ("on", "encrypting")
     key = doc.get("RecoveryKey")
     if not key:
         if pending.running(doc):  # its key is not lost, only not on disk yet: never rotate under a live run
-            module.fail_json(msg=pending.BUSY % (doc["pid"], _when(doc.get("started"))))
+            raise ChangeError(pending.BUSY % (doc["pid"], _when(doc.get("started"))))
         if not on:
             return {}  # FileVault never came on: nothing was lost; the next enable replaces the marker
         return {"marker": True, "action": "an interrupted run of this collection (%s, %s) left FileVault on without "

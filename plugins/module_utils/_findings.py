@@ -92,9 +92,6 @@ def _token_findings(model, users, version):
         step = rules.first_token_step(model)
         if orphans:
             step = "No first-token rule can be relied on while the deleted account's key remains; " + step
-        elif version >= (10, 15) and any(u["kind"] == "mobile" for u in eligible):
-            step += ("; on a Mac bound to Active Directory the first mobile account to log in at the login window "
-                     "also gets it (R23)")
         out.append(_finding("no_token_holder", "critical",
                             "Nobody on this Mac holds a secure token: FileVault cannot be managed, and nobody can "
                             "grant tokens or authorise protected operations.",

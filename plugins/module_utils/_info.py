@@ -45,6 +45,9 @@ POLL = 5
 def read_mac(module, parts, runner=None):
     """Gather the model, or fail the task naming the command and quoting what it printed.
 
+    The reads run ``parallel_reads`` at a time (1, or a module without the option: one by one); the model, the
+    calls counted and any failure do not depend on it.
+
     With ``transient_wait``, a Mac in a state that settles within minutes (FileVault on before its user's key is
     written) is read again until it has settled or the time is up; the model says which transient states remain.
     """
@@ -53,7 +56,12 @@ def read_mac(module, parts, runner=None):
     wait = module.params.get("transient_wait") or 0
     if wait < 0:
         module.fail_json(msg="transient_wait must be 0 (do not wait) or a number of seconds; got %s" % wait)
+    parallel = module.params.get("parallel_reads")
+    parallel = 1 if parallel is None else parallel
+    if parallel < 1:
+        module.fail_json(msg="parallel_reads must be at least 1 (1 reads one tool at a time); got %s" % parallel)
     runner = runner or Runner(module, timeout=module.params["timeout"])
+    runner.parallel = parallel
     deadline = time.time() + wait
     settling = False
     try:

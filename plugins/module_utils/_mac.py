@@ -12,6 +12,12 @@ read with one ``dscl -readall``; token state comes from three signals read once 
 ``sysadminctl`` per user. Platform facts come only from Apple's tools (``sw_vers``,
 ``uname``, ``sysctl``), never from the Python interpreter, which may be a translated or
 managed one and says nothing reliable about the Mac.
+
+With ``parallel`` above 1 the reads run that many at a time: the reads whose argv depends on nothing read
+(``independent_reads``) start together, and the rest as soon as what they depend on is read: the bootstrap token
+status once the enrollment is, the directory lookups of home folders once the local accounts and /Users are.
+The model is built from the results in the serial order, so it, ``runner.calls`` and any failure are the serial
+gather's.
 """
 
 from __future__ import annotations
@@ -22,6 +28,22 @@ PRK_UUID = "EBC6C064-0000-11AA-AA11-00306543ECAC"
 USER_KEYS = ["RecordName", "RealName", "UniqueID", "GeneratedUID", "AuthenticationAuthority", "OriginalNodeName",
              "NFSHomeDirectory"]
 ALL_PARTS = ("os", "users", "filevault", "mdm")
+
+
+def independent_reads(parts):
+    """The reads of ``gather(parts=parts)`` whose argv depends on nothing read, in the order gather makes them."""
+    reads = [("sw_vers", []), ("uname", ["-m"]), ("sysctl", ["-n", "machdep.cpu.brand_string"])]
+    if "users" in parts or "filevault" in parts or "mdm" in parts:
+        reads.append(("diskutil", ["apfs", "listCryptoUsers", "/"]))
+    if "filevault" in parts:
+        reads.extend(("fdesetup", [word]) for word in ("status", "list", "haspersonalrecoverykey",
+                                                       "hasinstitutionalrecoverykey", "showdeferralinfo"))
+    if "mdm" in parts:
+        reads.append(("profiles", ["status", "-type", "enrollment"]))
+    if "users" in parts:
+        reads.extend([("dscl", [".", "-readall", "/Users"] + USER_KEYS), ("ls", ["-1", "/Users"]),
+                      ("dscl", [".", "-read", "/Groups/admin", "GroupMembership"])])
+    return reads
 
 
 def _platform(runner):
@@ -66,9 +88,10 @@ def _network_accounts(runner, records):
         for value in (raw.get("NFSHomeDirectory") or []) + ["/Users/%s" % n for n in raw.get("RecordName") or []]:
             local_homes.add(value)
     found = []
-    for folder in runner.read("ls", ["-1", "/Users"], P.parse_home_folders):
-        if "/Users/" + folder in local_homes:
-            continue
+    folders = [name for name in runner.read("ls", ["-1", "/Users"], P.parse_home_folders)
+               if "/Users/" + name not in local_homes]
+    runner.ahead([("dscl", ["/Search", "-read", "/Users/" + folder] + USER_KEYS) for folder in folders])
+    for folder in folders:
         result = runner.run("dscl", ["/Search", "-read", "/Users/" + folder] + USER_KEYS, ok_codes=None)
         if result.rc != 0 or not result.out.strip():
             continue  # not in the directory (a deleted account's home, or the directory is unreachable)
@@ -143,8 +166,16 @@ def _mdm(runner):
 
 
 def gather(runner, managed_admins=(), parts=ALL_PARTS):
-    """The model of one Mac. ``parts`` limits what is read (the platform is always read)."""
-    managed = set(managed_admins or ())
+    """The model of one Mac. ``parts`` limits what is read (the platform is always read).
+
+    The reads run ``runner.parallel`` at a time (see the module's docstring); 1 reads one by one.
+    """
+    with runner.in_parallel():
+        runner.ahead(independent_reads(parts))
+        return _gather(runner, set(managed_admins or ()), parts)
+
+
+def _gather(runner, managed, parts):
     model = {"os": _platform(runner)}
     apfs_users = None
     if "users" in parts or "filevault" in parts or "mdm" in parts:

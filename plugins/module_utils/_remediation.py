@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from typing import List, Optional
 
+from ansible_collections.macops.tokens.plugins.module_utils._filevault import says_add, says_enable
 from ansible_collections.macops.tokens.plugins.module_utils import _rules as rules
 
 STEP_KINDS = {"cli_users": ("local", "managed_admin"), "mobile_accounts": ("mobile",)}
 LABELS = {"local": "", "managed_admin": " (the MDM's managed administrator)", "mobile": " (mobile account)"}
 PREFIX = {"cli_users": "", "mobile_accounts": "mobile account "}  # how a grant names the account
+ADMIN_STEP = "cli_users"  # the administrator step runs first in the cli_users role
 CREDENTIALS_STEP = "set macops_admin_user and macops_admin_password (an AWX credential or ansible-vault)"
 
 
@@ -60,6 +62,23 @@ def admin_plan(model: dict, admin: Optional[str], have_password: bool, known: Op
                      "grant (and remove it again), or have %s grant a token to %s" % (able[0], able[0], admin))
     return _left("only standard users hold a token (%s) and none of their passwords is known" % ", ".join(standard),
                  "add one of their passwords to macops_user_passwords, or have that user grant a token to %s" % admin)
+
+
+def admin_outcomes(plan: dict, admin: Optional[str], result: Optional[dict] = None, check_mode: bool = False) -> dict:
+    """What the administrator step did: ``admin_token`` (whether the administrator holds a token after it, or will
+    in check mode) and its ``outcomes`` for the report, from the plan and the grant's registered result."""
+    if plan["action"] == "none":
+        return {"admin_token": True, "outcomes": []}
+    if plan["action"] == "left":
+        return {"admin_token": False, "outcomes": [_outcome(ADMIN_STEP, "left", plan["detail"], plan["next_step"])]}
+    result = result or {}
+    if result.get("failed") or not result:
+        return {"admin_token": False, "outcomes": [_outcome(
+            ADMIN_STEP, "left", "administrator %s got no token: %s" % (admin, result.get("msg") or "failed"),
+            "fix the cause above and run again")]}
+    done = "%s a secure token to administrator %s (%s)" % ("would grant" if check_mode else "granted", admin,
+                                                           plan["how"])
+    return {"admin_token": True, "outcomes": [_outcome(ADMIN_STEP, "changed", done)]}
 
 
 def _outcome(step: str, status: str, detail: str, next_step: Optional[str] = None) -> dict:
@@ -297,3 +316,42 @@ def bootstrap_outcomes(plan: dict, escrowed: Optional[dict] = None, check_mode: 
             "set macops_admin_user and macops_admin_password to an administrator with a secure token, or log in "
             "graphically as a token holder with the MDM reachable")]}
     return {"escrowed_now": False, "outcomes": []}
+
+
+# ---- The whole run -----------------------------------------------------------------------------------------------
+
+RUN_ORDER = ("administrator", BT_STEP, "cli_users", "mobile_accounts", FV_STEP)  # the order of remediate.yml
+
+
+def remediation_plan(model: dict, admin: Optional[str] = None, have_password: bool = False,
+                     known: Optional[List[str]] = None, promote: bool = True, check_mode: bool = True) -> dict:
+    """Every step of one Mac's remediation in ``remediate.yml``'s order, each planned with what the steps before it
+    predict (the administrator's token, the bootstrap token escrowed by this run): ``steps`` (name, plan,
+    outcomes) and ``outcomes`` (all of them, in order). With ``check_mode`` (the default) it is the whole prediction
+    of a check-mode run (the recovery key's check excepted: it needs the escrowed key); the roles call the same step
+    functions one at a time with what really happened."""
+    known = list(known or [])
+    steps = []
+    admin_step = admin_plan(model, admin, have_password, known, promote)
+    admin_done = admin_outcomes(admin_step, admin, {"changed": True} if admin_step["action"] == "grant" else None,
+                                check_mode)
+    # The roles hand on the administrator's token only when the step ran: "none" leaves it to the Mac's reading.
+    admin_token = admin_done["admin_token"] if admin_step["action"] != "none" else None
+    steps.append({"step": "administrator", "plan": admin_step, "outcomes": admin_done["outcomes"]})
+    bt = bootstrap_plan(model, admin, admin_token, check_mode)
+    bt_done = bootstrap_outcomes(bt, {"changed": True} if bt["escrow"] else None, check_mode)
+    steps.append({"step": BT_STEP, "plan": bt, "outcomes": bt_done["outcomes"]})
+    for step in ("cli_users", "mobile_accounts"):
+        plan = account_plan(model, step, admin, known, admin_token, bt_done["escrowed_now"], check_mode)
+        granted = {"users": [{"user": n, "changed": True} for n in plan["grant"]]}
+        steps.append({"step": step, "plan": plan,
+                      "outcomes": (grant_outcomes(granted, step, check_mode) if plan["grant"] else [])
+                      + plan["outcomes"]})
+    fv = filevault_plan(model, admin, have_password, known, admin_token, check_mode)
+    # The recovery key's check needs the escrowed key, which only the step itself reads: it is not predicted here.
+    enabled = {"changed": True, "actions": ([says_add(n) for n in fv["add"]] if fv["state"] in ("on", "encrypting")
+                                            else [says_enable(admin, fv["add"])])} if fv["enable"] else None
+    steps.append({"step": FV_STEP, "plan": fv, "outcomes": filevault_outcomes(
+        model, fv, admin, enabled=enabled, deferred={"changed": True} if fv["defer"] else None,
+        check_mode=check_mode)})
+    return {"steps": steps, "outcomes": [o for s in steps for o in s["outcomes"]]}

@@ -83,7 +83,8 @@ def first_token_grant_rule(model: dict) -> Optional[str]:
 
 
 def first_token_step(model: dict) -> str:
-    """How this version gives out the first token, as a next step (R10-R16)."""
+    """How this version gives out the first token, as a next step (R10-R16); on 10.15 and later with a mobile
+    account here, also the first mobile login (R23)."""
     v = version(model)
     if v < (10, 14, 2):
         return ("authenticate (dscl . -authonly) as the only user with UID 500 or above: on 10.13 and 10.14 that "
@@ -92,11 +93,16 @@ def first_token_step(model: dict) -> str:
         return ("grant a user a token with sysadminctl -secureTokenOn, authenticated by an administrator without a "
                 "token: on 10.14.2 and later that gives both of them a token")
     if v < (11,):
-        return ("authenticate an administrator (dscl . -authonly) or enable FileVault as an administrator: on 10.15 "
+        step = ("authenticate an administrator (dscl . -authonly) or enable FileVault as an administrator: on 10.15 "
                 "the first administrator to do so gets the first token")
-    return ("set a plain-text password for a user that has no ;DisabledTags;SecureToken tag, or have a pre-hashed "
-            "account (such as the MDM's managed administrator) log in first: on macOS 11 and later that user gets "
-            "the first token")
+    else:
+        step = ("set a plain-text password for a user that has no ;DisabledTags;SecureToken tag, or have a pre-hashed "
+                "account (such as the MDM's managed administrator) log in first: on macOS 11 and later that user gets "
+                "the first token")
+    if any(u["kind"] == "mobile" for u in model.get("users") or []):
+        step += ("; on a Mac bound to Active Directory the first mobile account to log in at the login window also "
+                 "gets it (R23)")
+    return step
 
 
 def can_grant(user: Optional[dict]) -> bool:

@@ -11,16 +11,27 @@ run as root through become, and a PATH lookup there is a hijack risk. Every call
 through AnsibleModule.run_command with an argv list; a watchdog started from
 ``before_communicate_callback`` kills a tool that outlives the timeout, so a hung tool
 fails the task instead of hanging the play. Secrets only ever travel on stdin.
+
+Reads can run in parallel (``Runner.parallel`` threads, inside ``Runner.in_parallel()``): the caller names the
+reads it will make (``Runner.ahead``) and they start at once, while the caller still runs and judges them one by
+one in its own order. So ``calls``, the results, and the first failure are those of the serial read; only the
+waiting overlaps. run_command is called from the pool's threads: it keeps no state between calls that matters
+here except ``_clean`` (the printable argv of its debug log line and of its "Error executing command" failure),
+so each call holds a lock from before run_command until its tool has started; a pool thread never fails the
+task itself (``handle_exceptions=False``): a tool it could not start is started again at its turn, the serial
+way, and fails exactly as it would have.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import select
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.macops.tokens.plugins.module_utils._parsers import ParseError
 
@@ -39,6 +50,11 @@ TOOLS = {
 }
 C_LOCALE = {"LANG": "C", "LC_ALL": "C"}
 DEFAULT_TIMEOUT = 60
+
+
+def tool_exists(path):
+    """Whether a tool is installed at ``path``; the one place the runner looks (unit tests replace it)."""
+    return os.path.exists(path)
 
 
 class ToolError(Exception):
@@ -95,31 +111,103 @@ class _TolerantStdin(object):
         return getattr(self._pipe, name)
 
 
+class _Abandoned(Exception):
+    """A read that was not started because the parallel read it belonged to had already failed."""
+
+
 class Runner(object):
     """Runs tools for one module invocation and counts the calls."""
 
-    def __init__(self, module, timeout=DEFAULT_TIMEOUT):
+    def __init__(self, module, timeout=DEFAULT_TIMEOUT, parallel=1):
         self.module = module
         self.timeout = timeout
+        self.parallel = parallel  # how many reads may run at once inside in_parallel(); 1 runs them one by one
         self.calls = []
+        self._pool = None
+        self._ahead = {}  # (argv, timeout) -> futures of reads started ahead of their turn, oldest first
+        self._starting = threading.Lock()  # held from before run_command until its tool has started
+        self._live = set()  # tools started from the pool and not yet finished (under _starting)
+        self._abandon = False
 
     def path(self, tool):
         path = TOOLS[tool]
-        if not os.path.exists(path):
+        if not tool_exists(path):
             raise ToolError("%s was not found: this is not a Mac, or the tool is absent" % path, command=[path])
         return path
 
-    def run(self, tool, args, data=None, ok_codes=(0,), timeout=None):
-        """Run ``tool`` with ``args``; ``data`` goes to stdin exactly as given (never on argv).
+    def _command(self, tool, args):
+        return [self.path(tool)] + [str(a) for a in args]
 
-        Returns a Result. Raises ToolError when the tool is missing, times out, or exits
-        with a code outside ``ok_codes`` (None accepts any exit code).
+    @contextlib.contextmanager
+    def in_parallel(self):
+        """Let reads run ``parallel`` at a time until the block ends; a block inside a block changes nothing.
+
+        Leaving the block waits for the reads still running; leaving it with an error stops them first (the serial
+        read would not have run them) and starts no more.
         """
-        command = [self.path(tool)] + [str(a) for a in args]
-        limit = self.timeout if timeout is None else timeout
-        state = {"timer": None, "killed": False}
+        if self.parallel <= 1 or self._pool is not None:
+            yield
+            return
+        self._pool = ThreadPoolExecutor(max_workers=self.parallel)
+        finished = False
+        try:
+            yield
+            finished = True
+        finally:
+            pool, self._pool = self._pool, None
+            left, self._ahead = self._ahead, {}
+            for futures in left.values():
+                for future in futures:
+                    future.cancel()
+            if not finished:
+                with self._starting:
+                    self._abandon = True
+                    for proc in list(self._live):
+                        try:
+                            proc.kill()
+                        except OSError:
+                            pass
+            pool.shutdown(wait=True)
+            self._abandon = False
+
+    def ahead(self, reads):
+        """Start ``reads`` now, ``(tool, args)`` pairs the caller will ``run`` or ``read`` later in this order.
+
+        Only inside in_parallel(); elsewhere, and for a tool that is absent (its turn raises), nothing happens.
+        A read started ahead is still recorded in ``calls``, judged and parsed only at its turn.
+        """
+        if self._pool is None:
+            return
+        for tool, args in reads:
+            try:
+                command = self._command(tool, args)
+            except ToolError:
+                continue
+            future = self._pool.submit(self._start, command, None, self.timeout, False)
+            self._ahead.setdefault((tuple(command), self.timeout), []).append(future)
+
+    def _outcome(self, command, data, limit):
+        """``(rc, out, err, killed)`` of one call: the read started ahead for it, else run now (in the pool while
+        one is open, so no more than ``parallel`` tools ever run at once)."""
+        if data is None and self._pool is not None:
+            waiting = self._ahead.get((tuple(command), limit))
+            future = waiting.pop(0) if waiting else self._pool.submit(self._start, command, None, limit, False)
+            try:
+                return future.result()
+            except Exception:
+                pass  # not started in the pool (or stopped by an error there): start it here, as the serial read does
+        return self._start(command, data, limit)
+
+    def _start(self, command, data, limit, handle_exceptions=True):
+        """Run one command to its end under its watchdog: ``(rc, out, err, killed)``. Safe in several threads."""
+        state = {"timer": None, "killed": False, "proc": None, "locked": True}
 
         def watchdog(proc):
+            state["proc"] = proc
+            if not handle_exceptions:
+                self._live.add(proc)
+            state["locked"] = False
+            self._starting.release()
             if data is not None and proc.stdin is not None:
                 proc.stdin = _TolerantStdin(proc.stdin)
 
@@ -133,15 +221,44 @@ class Runner(object):
             state["timer"].daemon = True
             state["timer"].start()
 
+        self._starting.acquire()
         try:
+            if self._abandon and not handle_exceptions:
+                raise _Abandoned(" ".join(command))
             rc, out, err = self.module.run_command(
                 command, data=data, binary_data=True, environ_update=C_LOCALE, expand_user_and_vars=False,
-                before_communicate_callback=watchdog, check_rc=False)
+                before_communicate_callback=watchdog, check_rc=False,
+                **({} if handle_exceptions else {"handle_exceptions": False}))
+        except BaseException:
+            proc = state["proc"]
+            if proc is not None and not handle_exceptions and proc.poll() is None:
+                try:  # the pool's error path: no tool outlives its call
+                    proc.kill()
+                    proc.wait()
+                except OSError:
+                    pass
+            raise
         finally:
+            if state["locked"]:
+                self._starting.release()
             if state["timer"] is not None:
                 state["timer"].cancel()
+            if state["proc"] is not None and not handle_exceptions:
+                with self._starting:
+                    self._live.discard(state["proc"])
+        return rc, out, err, state["killed"]
+
+    def run(self, tool, args, data=None, ok_codes=(0,), timeout=None):
+        """Run ``tool`` with ``args``; ``data`` goes to stdin exactly as given (never on argv).
+
+        Returns a Result. Raises ToolError when the tool is missing, times out, or exits
+        with a code outside ``ok_codes`` (None accepts any exit code).
+        """
+        command = self._command(tool, args)
+        limit = self.timeout if timeout is None else timeout
+        rc, out, err, killed = self._outcome(command, data, limit)
         self.calls.append(command)
-        if state["killed"]:
+        if killed:
             raise ToolError("%s did not finish within %s seconds and was stopped; raise the module's timeout "
                             "option if this Mac is slow" % (" ".join(command), limit), command=command, rc=rc,
                             out=out, err=err)

@@ -84,8 +84,14 @@ waited:
   description: Seconds spent waiting for the MDM to confirm an escrowed token (O(confirm_wait)).
   returned: success
   type: float
+actions:
+  description: The change made (or that check mode would make); empty when the token was already as asked.
+  returned: always
+  type: list
+  elements: str
+  sample: ["escrow the bootstrap token to the MDM"]
 diff:
-  description: The bootstrap token state before and after.
+  description: The bootstrap token state before and after (after as predicted in check mode, as re-read otherwise).
   returned: when diff mode is on
   type: dict
 """
@@ -96,7 +102,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.macops.tokens.plugins.module_utils import _parsers as P
 from ansible_collections.macops.tokens.plugins.module_utils._account import refuse_unusable_passwords, require_password
-from ansible_collections.macops.tokens.plugins.module_utils._change import ChangeError, failing, mismatches
+from ansible_collections.macops.tokens.plugins.module_utils._change import (Action, ChangeError, Expect, Plan,
+                                                                            carry_out, failing)
 from ansible_collections.macops.tokens.plugins.module_utils._info import read_mac
 from ansible_collections.macops.tokens.plugins.module_utils._rules import can_grant
 from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner
@@ -105,28 +112,65 @@ from ansible_collections.macops.tokens.plugins.module_utils._tokens import find_
 PARTS = ("os", "users", "mdm")
 
 
-def check_escrow_inputs(module, model):
+def check_escrow_inputs(p, model):
     mdm, bt = model["mdm"], model["bootstrap_token"]
     if not mdm["enrolled"]:
-        module.fail_json(msg="this Mac is not enrolled in an MDM, so it cannot escrow a bootstrap token; enroll it "
-                             "first (Automated Device Enrollment where possible)")
+        raise ChangeError("this Mac is not enrolled in an MDM, so it cannot escrow a bootstrap token; enroll it "
+                          "first (Automated Device Enrollment where possible)")
     if not bt["supported"]:
-        module.fail_json(msg="the MDM server does not support the bootstrap token for this Mac (profiles status "
-                             "says 'supported on server: NO'); re-enroll with an enrollment profile that advertises "
-                             "the bootstrap token capability")
-    name, password = module.params["admin_user"], module.params["admin_password"]
+        raise ChangeError("the MDM server does not support the bootstrap token for this Mac (profiles status says "
+                          "'supported on server: NO'); re-enroll with an enrollment profile that advertises the "
+                          "bootstrap token capability")
+    name, password = p["admin_user"], p["admin_password"]
     if not name:
-        module.fail_json(msg="admin_user is required to escrow the bootstrap token")
+        raise ChangeError("admin_user is required to escrow the bootstrap token")
     if not password:
-        module.fail_json(msg="admin_password is required and must not be blank: profiles refuses a blank password "
-                             "and a user with a blank password cannot create a bootstrap token")
+        raise ChangeError("admin_password is required and must not be blank: profiles refuses a blank password and "
+                          "a user with a blank password cannot create a bootstrap token")
     admin = find_user(model, name)
     if admin is None:
-        module.fail_json(msg="admin_user %s is not an account on this Mac" % name)
+        raise ChangeError("admin_user %s is not an account on this Mac" % name)
     if not can_grant(admin):  # profiles needs a token-holding administrator, as a token grant does (R26, R38)
         able = [u["name"] for u in model["users"] if can_grant(u)]
-        module.fail_json(msg="admin_user %s must be an administrator holding a secure token; %s" % (
+        raise ChangeError("admin_user %s must be an administrator holding a secure token; %s" % (
             name, "those here: %s" % ", ".join(able) if able else "none here holds one"))
+
+
+def view(model):
+    bt = model["bootstrap_token"]
+    return {"escrowed": bt["escrowed"], "local_record": bt["local_record"]}
+
+
+def plan_escrow(runner, p, done):
+    """Escrow with profiles' prompts answered on a pseudo-terminal; verified by the escrow alone (the local record
+    is the Mac's business once the server holds the token)."""
+    answers = [(r"user name:\s*$", p["admin_user"], False), (r"[Pp]assword[^\n]*:\s*$", p["admin_password"], True)]
+
+    def make():
+        done["run"] = runner.converse("profiles", ["install", "-type", "bootstraptoken"], answers)
+
+    def not_escrowed(wrong, after):
+        install, bt = done["run"], after["bootstrap_token"]
+        reason = ("a bootstrap token now exists on the Mac but the server does not have it: the MDM was probably "
+                  "unreachable; run this again when it can be reached" if bt["local_record"] else
+                  "profiles did not create a bootstrap token")
+        return ChangeError("the bootstrap token was not escrowed: %s" % reason, cmd=install.command, rc=install.rc,
+                           stdout=install.out, bootstrap_token=bt)
+    return Plan([Action("escrow the bootstrap token to the MDM", make)],
+                {"escrowed": True, "local_record": Expect(True, lambda got, after: True)}, not_escrowed)
+
+
+def plan_remove(runner, done):
+    def make():
+        done["run"] = runner.run("profiles", ["remove", "-type", "bootstraptoken"], ok_codes=None)
+
+    def still_there(wrong, after):
+        install = done["run"]
+        return ChangeError("the bootstrap token is still present after profiles remove", cmd=install.command,
+                           rc=install.rc, stdout=install.out, stderr=install.err,
+                           bootstrap_token=after["bootstrap_token"])
+    return Plan([Action("remove the bootstrap token from the Mac and the server", make)],
+                {"escrowed": False, "local_record": False}, still_there)
 
 
 def validate(runner):
@@ -154,6 +198,7 @@ def main():
             validate=dict(type="bool", default=False),
             confirm_wait=dict(type="int", default=60),
             timeout=dict(type="int", default=60),
+            parallel_reads=dict(type="int", default=4),
         ),
         supports_check_mode=True,
     )
@@ -166,9 +211,10 @@ def main():
     if p["confirm_wait"] < 0:
         module.fail_json(msg="confirm_wait must be 0 or a number of seconds; got %s" % p["confirm_wait"])
     escrow = p["state"] == "escrowed"
-    with failing(module):
+    done = {}
+    with failing(module, result):
         if escrow:
-            check_escrow_inputs(module, before)
+            check_escrow_inputs(p, before)
             needed = not bt["escrowed"]
             if not needed and p["validate"]:
                 # an escrow the MDM has not stored yet settles by itself: wait before escrowing again
@@ -177,43 +223,18 @@ def main():
                 needed = not result["validated"]
         else:
             needed = bool(bt["escrowed"] or bt["local_record"])
-        result["changed"] = needed
-        # What the Mac shows after the change: the prediction for check mode and diff, verified after a real run.
-        predicted = ({"escrowed": escrow, "local_record": escrow} if needed else
-                     {"escrowed": bt["escrowed"], "local_record": bt["local_record"]})
-        if module._diff:
-            result["diff"] = {"before": {"escrowed": bt["escrowed"], "local_record": bt["local_record"]},
-                              "after": predicted}
         if needed and escrow:
             # The administrator holds a token, so this check cannot grant a first token: safe in check mode too.
             require_password(module, runner, p["admin_user"], p["admin_password"])
-        if not needed or module.check_mode:
-            module.exit_json(bootstrap_token=bt, **result)
-        if escrow:
-            answers = [(r"user name:\s*$", p["admin_user"], False),
-                       (r"[Pp]assword[^\n]*:\s*$", p["admin_password"], True)]
-            install = runner.converse("profiles", ["install", "-type", "bootstraptoken"], answers)
-        else:
-            install = runner.run("profiles", ["remove", "-type", "bootstraptoken"], ok_codes=None)
-    after = read_mac(module, PARTS)["bootstrap_token"]
-    # Escrowing verifies the escrow only: the local record is the Mac's business once the server holds the token.
-    wrong = mismatches({"escrowed": True} if escrow else predicted, after)
-    with failing(module, {"bootstrap_token": after}):
-        if wrong and escrow:
-            reason = ("a bootstrap token now exists on the Mac but the server does not have it: the MDM was probably "
-                      "unreachable; run this again when it can be reached" if after["local_record"] else
-                      "profiles did not create a bootstrap token")
-            raise ChangeError("the bootstrap token was not escrowed: %s" % reason, cmd=install.command,
-                              rc=install.rc, stdout=install.out)
-        if wrong:
-            raise ChangeError("the bootstrap token is still present after profiles remove", cmd=install.command,
-                              rc=install.rc, stdout=install.out, stderr=install.err)
-        if escrow and p["validate"]:
+    plan = (plan_escrow(runner, p, done) if escrow else plan_remove(runner, done)) if needed else Plan()
+    after = carry_out(module, plan, before, view, lambda: read_mac(module, PARTS), result)
+    if plan.actions and not module.check_mode and escrow and p["validate"]:
+        with failing(module, dict(result, bootstrap_token=after["bootstrap_token"])):
             result["validated"], waited = validate_waiting(runner, p["confirm_wait"])
             result["waited"] += waited
             if not result["validated"]:
                 raise ChangeError("the bootstrap token was escrowed but profiles validate did not confirm it")
-    module.exit_json(bootstrap_token=after, **result)
+    module.exit_json(bootstrap_token=after["bootstrap_token"], **result)
 
 
 if __name__ == "__main__":

@@ -240,6 +240,7 @@ def main():
                 required=dict(type="bool", default=True),
             )),
             timeout=dict(type="int", default=60),
+            parallel_reads=dict(type="int", default=4),
         ),
         supports_check_mode=True,
     )

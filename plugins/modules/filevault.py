@@ -178,7 +178,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.macops.tokens.plugins.module_utils import _filevault as F
 from ansible_collections.macops.tokens.plugins.module_utils._account import refuse_unusable_passwords, require_password
-from ansible_collections.macops.tokens.plugins.module_utils._change import failing
+from ansible_collections.macops.tokens.plugins.module_utils._change import (Action, ChangeError, Expect, Plan,
+                                                                            carry_out, failing)
 from ansible_collections.macops.tokens.plugins.module_utils._info import read_mac
 from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner
 from ansible_collections.macops.tokens.plugins.module_utils._tokens import find_user
@@ -193,169 +194,175 @@ def view(model):
             "users": sorted(u["name"] for u in model["users"] if u["filevault_user"])}
 
 
-def require_token_holder(module, model, name, role):
+def require_token_holder(model, name, role):
     user = find_user(model, name)
     if user is None:
-        module.fail_json(msg="%s %s is not an account on this Mac" % (role, name))
+        raise ChangeError("%s %s is not an account on this Mac" % (role, name))
     if not user["secure_token"]:
         holders = [u["name"] for u in model["users"] if u["secure_token"]]
-        module.fail_json(msg="%s %s holds no secure token, so FileVault cannot use it; grant one first with "
-                             "macops.tokens.secure_token (token holders here: %s)"
-                             % (role, name, ", ".join(holders) or "none"))
+        raise ChangeError("%s %s holds no secure token, so FileVault cannot use it; grant one first with "
+                          "macops.tokens.secure_token (token holders here: %s)" % (role, name, ", ".join(holders)
+                                                                                   or "none"))
     return user
 
 
-def check_full_disk_access(module, model):
+def check_full_disk_access(model):
     if tuple(model["os"]["version_tuple"]) < (10, 15):
         return
     if F.full_disk_access() is False:
-        module.fail_json(msg="Remote Login has no Full Disk Access, and since macOS 10.15 fdesetup refuses to enable "
-                             "FileVault without it. Fix: turn on 'Allow full disk access for remote users' (System "
-                             "Settings > General > Sharing > Remote Login), or deploy a Privacy Preferences Policy "
-                             "Control profile granting SystemPolicyAllFiles to /usr/libexec/sshd-keygen-wrapper; "
-                             "nothing was changed")
+        raise ChangeError("Remote Login has no Full Disk Access, and since macOS 10.15 fdesetup refuses to enable "
+                          "FileVault without it. Fix: turn on 'Allow full disk access for remote users' (System "
+                          "Settings > General > Sharing > Remote Login), or deploy a Privacy Preferences Policy "
+                          "Control profile granting SystemPolicyAllFiles to /usr/libexec/sshd-keygen-wrapper; "
+                          "nothing was changed")
 
 
-def plan_enable(module, model):
-    """The actions for state=enabled, after checking every input; nothing is changed here."""
-    p, fv = module.params, model["filevault"]
-    state = fv["state"]
-    credentials = bool(p["user"] or p["password"])
-    if credentials and not (p["user"] and p["password"]):
-        module.fail_json(msg="user and password go together: give both (a token holder and its password), or "
-                             "neither with defer=true")
-    if not credentials and not p["defer"]:
-        if state in ON or state == "deferred":
-            if p["users"]:
-                module.fail_json(msg="user and password are required to add users to FileVault")
-            return []
-        module.fail_json(msg="FileVault is %s: give user and password (a token holder) to enable it now, or "
-                             "defer=true to enable it at the next login" % state)
-    if state == "decrypting":
-        module.fail_json(msg="FileVault is decrypting (%s%% done); it cannot be enabled until decryption has "
-                             "finished: wait and run this again" % ("%g" % fv["percent"] if fv["percent"] is not None
-                                                                    else "?"))
-    if not credentials:  # deferred enablement
-        if state in ON:
-            return []
-        if state == "deferred" and (p["defer_user"] is None or fv["deferred_user"] in (None, p["defer_user"])):
-            return []
-        if p["defer_user"] and find_user(model, p["defer_user"]) is None:
-            module.fail_json(msg="defer_user %s is not an account on this Mac" % p["defer_user"])
-        check_full_disk_access(module, model)
-        actions = ["remove the deferral for %s" % fv["deferred_user"]] if state == "deferred" else []
-        return actions + ["defer FileVault enablement to the next login%s" % (
-            " of %s" % p["defer_user"] if p["defer_user"] else "")]
-    authoriser = require_token_holder(module, model, p["user"], "user")
-    others = []
-    for entry in p["users"]:
-        other = require_token_holder(module, model, entry["name"], "users entry")
-        if not other["filevault_user"] or state not in ON:
-            others.append(entry)
-    if state in ON:
-        if not authoriser["filevault_user"]:
-            module.fail_json(msg="user %s is not a FileVault user, so it cannot add others; give a FileVault user "
-                                 "(FileVault users here: %s)" % (p["user"], ", ".join(view(model)["users"]) or "none"))
-        return ["add %s to FileVault" % e["name"] for e in others if e["name"] != p["user"]]
-    check_full_disk_access(module, model)
-    added = [e["name"] for e in others if e["name"] != p["user"]]
-    return ["enable FileVault authorised by %s%s" % (p["user"], " with %s" % ", ".join(added) if added else "")]
+# The actions: each is one fdesetup call, its input on stdin, its failure named.
+
+def fdesetup(runner, args, what, data=None, ok=(0,)):
+    run = runner.run("fdesetup", args, ok_codes=None, data=data)
+    if run.rc not in ok:
+        raise F.tool_failed(run, what)
+    return run
 
 
-def plan_disable(module, model):
-    p, state = module.params, model["filevault"]["state"]
-    if state == "off":
-        return []
-    if state == "decrypting":
-        return []  # already on its way off: reported, not fought
-    if state == "deferred":
-        return ["remove the deferred enablement"]
-    if not (p["user"] and p["password"]):
-        module.fail_json(msg="user and password (a FileVault user) are required to disable FileVault")
-    user = find_user(model, p["user"])
-    if user is None or not user["filevault_user"]:
-        module.fail_json(msg="user %s is not a FileVault user on this Mac (FileVault users: %s)"
-                             % (p["user"], ", ".join(view(model)["users"]) or "none"))
-    return ["disable FileVault authorised by %s" % p["user"]]
+def defer(runner, p):
+    args = ["enable", "-defer", p["defer_output_path"]]
+    if p["defer_user"]:
+        args += ["-user", p["defer_user"]]
+    if p["force_at_login"] is not None:
+        args += ["-forceatlogin", str(p["force_at_login"])]
+    if p["dont_ask_at_logout"]:
+        args.append("-dontaskatlogout")
+    fdesetup(runner, args, "deferred enablement failed", ok=(0, 32))
 
 
-def enable(module, runner, model, result):
-    p = module.params
-    if not (p["user"] and p["password"]):
-        state = model["filevault"]["state"]
-        if state == "deferred":
-            run = runner.run("fdesetup", ["disable"], ok_codes=None)
-            if run.rc != 0:
-                F.fail_tool(module, run, "the existing deferral could not be removed")
-        args = ["enable", "-defer", p["defer_output_path"]]
-        if p["defer_user"]:
-            args += ["-user", p["defer_user"]]
-        if p["force_at_login"] is not None:
-            args += ["-forceatlogin", str(p["force_at_login"])]
-        if p["dont_ask_at_logout"]:
-            args.append("-dontaskatlogout")
-        run = runner.run("fdesetup", args, ok_codes=None)
-        if run.rc not in (0, 32):
-            F.fail_tool(module, run, "deferred enablement failed")
-        return
-    additional = [(e["name"], e["password"]) for e in p["users"] if e["name"] != p["user"]]
-    if model["filevault"]["state"] in ON:
-        for name, password in additional:
-            if find_user(model, name)["filevault_user"]:
-                continue
-            run = runner.run("fdesetup", ["add", "-inputplist"], ok_codes=None,
-                             data=F.input_plist(p["user"], p["password"], [(name, password)]))
-            if run.rc != 0:
-                F.fail_tool(module, run, "adding %s to FileVault failed" % name)
-        return
+def enable_now(module, runner, p, additional, result):
     args = ["enable", "-inputplist", "-outputplist"]
     if p["institutional_key"]:
         args += ["-certificate", p["institutional_key"]]
-    run, doc = F.run_keeping_key(module, runner, args, F.input_plist(p["user"], p["password"], additional),
-                                 "enable", result)
+    run, doc = F.run_keeping_key(runner, args, F.input_plist(p["user"], p["password"], additional), "enable", result)
     if run.rc == 24:
         return  # enabled meanwhile: the state re-read decides
     if run.rc != 0:
-        F.fail_tool(module, run, "enabling FileVault failed%s" % (
-            "; the key it printed is escrowed before this task fails" if doc.get("RecoveryKey") else ""), **result)
+        raise F.tool_failed(run, "enabling FileVault failed%s" % (
+            "; the key it printed is escrowed before this task fails" if doc.get("RecoveryKey") else ""))
     if not doc.get("RecoveryKey"):
         module.warn("fdesetup enable exited 0 but printed no recovery key: no key was escrowed. Once FileVault is on, "
                     "run macops.tokens.filevault_recovery_key (it rotates the key, since this run left a marker on "
                     "the Mac)")
 
 
-def disable(module, runner, model):
-    p = module.params
-    if model["filevault"]["state"] == "deferred":
-        run = runner.run("fdesetup", ["disable"], ok_codes=None)
-    else:
-        run = runner.run("fdesetup", ["disable", "-inputplist"], ok_codes=None,
-                         data=F.input_plist(p["user"], p["password"]))
-    if run.rc != 0:
-        F.fail_tool(module, run, "disabling FileVault failed")
+# What the re-read Mac must show, and the cause named when it does not.
+
+def comes_on(model):
+    """FileVault on (or encrypting), or waiting for the restart that turns it on."""
+    return Expect(model["filevault"]["state"] if model["filevault"]["state"] in ON else "on",
+                  lambda state, after: state in ON or bool(after["filevault"]["restart_pending"]))
 
 
-def verify(module, before, after, result):
-    p, fv = module.params, after["filevault"]
-    state = fv["state"]
-    if p["state"] == "disabled":
-        if state not in ("off", "decrypting"):
-            module.fail_json(msg="FileVault is still %s after fdesetup disable" % state, filevault=fv, **result)
-        return
-    credentials = p["user"] and p["password"]
-    if not credentials and not p["defer"]:
-        return
-    if credentials and state not in ON and not fv["restart_pending"]:
-        module.fail_json(msg="fdesetup enable succeeded but FileVault is %s when re-read" % state,
-                         filevault=fv, **result)
-    if not credentials and state not in ON + ("deferred",):
-        module.fail_json(msg="the deferred enablement is not configured when re-read (FileVault is %s)" % state,
-                         filevault=fv, **result)
-    if credentials:
+def holds_users(shown, names):
+    return Expect(sorted(shown), lambda users, after: set(names) <= set(users or []))
+
+
+def enable_not_taken(p):
+    def cause(wrong, after):
+        fv = after["filevault"]
+        if "state" in wrong:
+            if p["user"] and p["password"]:
+                return ChangeError("fdesetup enable succeeded but FileVault is %s when re-read" % fv["state"],
+                                   filevault=fv)
+            return ChangeError("the deferred enablement is not configured when re-read (FileVault is %s)"
+                               % fv["state"], filevault=fv)
         missing = [e["name"] for e in p["users"] if not (find_user(after, e["name"]) or {}).get("filevault_user")]
-        if missing:
-            module.fail_json(msg="%s not FileVault user(s) after the change" % ", ".join(missing), filevault=fv,
-                             **result)
+        return ChangeError("%s not FileVault user(s) after the change" % ", ".join(missing), filevault=fv)
+    return cause
+
+
+def disable_not_taken(wrong, after):
+    fv = after["filevault"]
+    return ChangeError("FileVault is still %s after fdesetup disable" % fv["state"], filevault=fv)
+
+
+# The plans: every input checked against the model read once; nothing is changed here.
+
+def plan_enable(module, runner, model, result):
+    p, fv = module.params, model["filevault"]
+    state = fv["state"]
+    credentials = bool(p["user"] or p["password"])
+    if credentials and not (p["user"] and p["password"]):
+        raise ChangeError("user and password go together: give both (a token holder and its password), or "
+                          "neither with defer=true")
+    if not credentials and not p["defer"]:
+        if state in ON or state == "deferred":
+            if p["users"]:
+                raise ChangeError("user and password are required to add users to FileVault")
+            return Plan()
+        raise ChangeError("FileVault is %s: give user and password (a token holder) to enable it now, or "
+                          "defer=true to enable it at the next login" % state)
+    if state == "decrypting":
+        raise ChangeError("FileVault is decrypting (%s%% done); it cannot be enabled until decryption has "
+                          "finished: wait and run this again" % ("%g" % fv["percent"] if fv["percent"] is not None
+                                                                 else "?"))
+    if not credentials:  # deferred enablement
+        if state in ON:
+            return Plan()
+        if state == "deferred" and (p["defer_user"] is None or fv["deferred_user"] in (None, p["defer_user"])):
+            return Plan()
+        if p["defer_user"] and find_user(model, p["defer_user"]) is None:
+            raise ChangeError("defer_user %s is not an account on this Mac" % p["defer_user"])
+        check_full_disk_access(model)
+        actions = [Action("remove the deferral for %s" % fv["deferred_user"],
+                          lambda: fdesetup(runner, ["disable"], "the existing deferral could not be removed"))
+                   ] if state == "deferred" else []
+        actions.append(Action("defer FileVault enablement to the next login%s" % (
+            " of %s" % p["defer_user"] if p["defer_user"] else ""), lambda: defer(runner, p)))
+        return Plan(actions, {"state": Expect("deferred", lambda got, after: got in ON + ("deferred",)),
+                              "deferred_user": Expect(p["defer_user"], lambda got, after: True)},
+                    enable_not_taken(p))
+    authoriser = require_token_holder(model, p["user"], "user")
+    others = []
+    for entry in p["users"]:
+        other = require_token_holder(model, entry["name"], "users entry")
+        if not other["filevault_user"] or state not in ON:
+            others.append(entry)
+    listed = [e["name"] for e in p["users"]]
+    users = set(view(model)["users"]) | set(listed)
+    if state in ON:
+        if not authoriser["filevault_user"]:
+            raise ChangeError("user %s is not a FileVault user, so it cannot add others; give a FileVault user "
+                              "(FileVault users here: %s)" % (p["user"], ", ".join(view(model)["users"]) or "none"))
+        actions = [Action(F.says_add(e["name"]), lambda e=e: fdesetup(
+            runner, ["add", "-inputplist"], "adding %s to FileVault failed" % e["name"],
+            data=F.input_plist(p["user"], p["password"], [(e["name"], e["password"])])))
+            for e in others if e["name"] != p["user"]]
+    else:
+        check_full_disk_access(model)
+        added = [e for e in others if e["name"] != p["user"]]
+        actions = [Action(F.says_enable(p["user"], [e["name"] for e in added]),
+                          lambda: enable_now(module, runner, p, [(e["name"], e["password"]) for e in added], result))]
+        users |= set(u["name"] for u in model["users"] if u["secure_token"])  # APFS: every token holder unlocks (R6)
+    return Plan(actions, {"state": comes_on(model), "users": holds_users(users, listed)}, enable_not_taken(p))
+
+
+def plan_disable(module, runner, model, result):
+    p, state = module.params, model["filevault"]["state"]
+    if state in ("off", "decrypting"):
+        return Plan()  # decrypting is already on its way off: reported, not fought
+    off = {"state": Expect("off", lambda got, after: got in ("off", "decrypting"))}
+    if state == "deferred":
+        return Plan([Action("remove the deferred enablement",
+                            lambda: fdesetup(runner, ["disable"], "disabling FileVault failed"))], off,
+                    disable_not_taken)
+    if not (p["user"] and p["password"]):
+        raise ChangeError("user and password (a FileVault user) are required to disable FileVault")
+    user = find_user(model, p["user"])
+    if user is None or not user["filevault_user"]:
+        raise ChangeError("user %s is not a FileVault user on this Mac (FileVault users: %s)"
+                          % (p["user"], ", ".join(view(model)["users"]) or "none"))
+    data = F.input_plist(p["user"], p["password"])
+    return Plan([Action("disable FileVault authorised by %s" % p["user"], lambda: fdesetup(
+        runner, ["disable", "-inputplist"], "disabling FileVault failed", data=data))], off, disable_not_taken)
 
 
 def main():
@@ -375,6 +382,7 @@ def main():
             dont_ask_at_logout=dict(type="bool", default=False),
             escrow_dir=dict(type="path"),
             timeout=dict(type="int", default=60),
+            parallel_reads=dict(type="int", default=4),
         ),
         supports_check_mode=True,
     )
@@ -383,43 +391,21 @@ def main():
         ("users[%d].password" % i, e["name"], e["password"]) for i, e in enumerate(p["users"])])
     before = read_mac(module, PARTS)
     runner = Runner(module, timeout=p["timeout"])
-    waiting = F.collect_pending(module, runner, before) if p["state"] == "enabled" else {}
-    if waiting.get("recovery_key"):
-        # A key an interrupted run left on the Mac: escrow it first; nothing else is done in this run.
-        module.exit_json(changed=True, actions=[waiting["action"]], escrowed=False, filevault=before["filevault"],
-                         **waiting["result"])
-    actions = plan_enable(module, before) if p["state"] == "enabled" else plan_disable(module, before)
-    result = {"changed": bool(actions), "actions": actions, "escrowed": False}
-    if waiting.get("marker") and p["state"] == "enabled" and p["user"] and p["password"]:
-        result["key_lost"] = True  # the action plugin rotates the key: the one an interrupted run created is lost
-        module.warn(waiting["action"])
+    result = {"changed": False, "actions": [], "escrowed": False}
     with failing(module, result):
-        if actions and p["user"] and p["password"]:
+        waiting = F.collect_pending(module, runner, before) if p["state"] == "enabled" else {}
+        if waiting.get("recovery_key"):
+            # A key an interrupted run left on the Mac: escrow it first; nothing else is done in this run.
+            module.exit_json(changed=True, actions=[waiting["action"]], escrowed=False,
+                             filevault=before["filevault"], **waiting["result"])
+        plan = (plan_enable if p["state"] == "enabled" else plan_disable)(module, runner, before, result)
+        if waiting.get("marker") and p["state"] == "enabled" and p["user"] and p["password"]:
+            result["key_lost"] = True  # the action plugin rotates the key: the one an interrupted run created is lost
+            module.warn(waiting["action"])
+        if plan.actions and p["user"] and p["password"]:
             # The user holds a token (checked above), so this check cannot grant a first token.
             require_password(module, runner, p["user"], p["password"])
-        if actions and not module.check_mode:
-            if p["state"] == "enabled":
-                enable(module, runner, before, result)
-            else:
-                disable(module, runner, before)
-    after = read_mac(module, PARTS) if actions and not module.check_mode else before
-    if actions and not module.check_mode:
-        verify(module, before, after, result)
-    if module._diff:
-        predicted = view(after)
-        if module.check_mode and actions:
-            predicted = dict(predicted)
-            if p["state"] == "disabled":
-                predicted["state"] = "off"
-            elif p["user"] and p["password"]:
-                if predicted["state"] not in ON:
-                    predicted["state"] = "on"
-                    predicted["users"] = sorted(set(predicted["users"]) | set(
-                        u["name"] for u in before["users"] if u["secure_token"]))
-                predicted["users"] = sorted(set(predicted["users"]) | set(e["name"] for e in p["users"]))
-            else:
-                predicted.update(state="deferred", deferred_user=p["defer_user"])
-        result["diff"] = {"before": view(before), "after": predicted}
+    after = carry_out(module, plan, before, view, lambda: read_mac(module, PARTS), result)
     module.exit_json(filevault=after["filevault"], **result)
 
 

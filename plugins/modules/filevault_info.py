@@ -70,7 +70,8 @@ from ansible_collections.macops.tokens.plugins.module_utils._info import run_inf
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(timeout=dict(type="int", default=60)), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(timeout=dict(type="int", default=60),
+                                              parallel_reads=dict(type="int", default=4)), supports_check_mode=True)
     run_info(module, view="filevault")
 
 

@@ -98,6 +98,12 @@ reason:
   returned: always
   type: str
   sample: no key is escrowed for this Mac
+actions:
+  description: The change made (or that check mode would make), with its reason; empty when the key is kept.
+  returned: when the task got as far as deciding
+  type: list
+  elements: str
+  sample: ["rotate the personal recovery key (no key is escrowed for this Mac)"]
 escrowed:
   description:
     - Whether O(escrow_dir) holds a key for this Mac that validated on the Mac in this task (the existing key, or a
@@ -136,12 +142,50 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.macops.tokens.plugins.module_utils import _filevault as F
 from ansible_collections.macops.tokens.plugins.module_utils._account import refuse_unusable_passwords
-from ansible_collections.macops.tokens.plugins.module_utils._change import failing
+from ansible_collections.macops.tokens.plugins.module_utils._change import Action, ChangeError, Plan, carry_out, failing
 from ansible_collections.macops.tokens.plugins.module_utils._info import read_mac
 from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner
 from ansible_collections.macops.tokens.plugins.module_utils._tokens import find_user
 
 PARTS = ("os", "users", "filevault")
+
+
+def view(state):
+    return {"valid_key_escrowed": bool(state["valid_key_escrowed"])}
+
+
+def rotate(runner, data, result):
+    run, doc = F.run_keeping_key(runner, ["changerecovery", "-personal", "-inputplist", "-outputplist"], data,
+                                 "changerecovery", result)
+    if run.rc != 0:
+        raise F.tool_failed(run, "the recovery key could not be changed%s" % (
+            "; the key it printed is escrowed before this task fails" if doc.get("RecoveryKey") else ""))
+
+
+def no_key_printed(wrong, after):
+    return ChangeError("fdesetup changerecovery exited 0 but printed no recovery key; the old key may no longer be "
+                       "valid: run this task again (it rotates again, since this run left a marker)")
+
+
+def plan_rotation(runner, model, p, result):
+    """Rotate when no valid key is escrowed (or force=true), authorised by a FileVault user or by the valid key."""
+    key = p["recovery_key"]
+    if p["user"]:
+        user = find_user(model, p["user"])
+        if user is None or not user["filevault_user"]:
+            raise ChangeError("user %s is not a FileVault user on this Mac, so it cannot authorise a new recovery key "
+                              "(FileVault users: %s)" % (p["user"], ", ".join(
+                                  u["name"] for u in model["users"] if u["filevault_user"]) or "none"))
+        data = F.input_plist(p["user"], p["password"])
+    elif result["valid"]:
+        data = F.input_plist(key_only=key.strip())
+    else:
+        raise ChangeError("a new recovery key is needed (%s) and rotating it needs user and password (a FileVault "
+                          "user)" % result["reason"])
+    # What is checked afterwards is that fdesetup printed a new key; the action plugin validates the escrowed copy
+    # on the Mac before the Mac's own copy is removed.
+    return Plan([Action("rotate the personal recovery key (%s)" % result["reason"],
+                        lambda: rotate(runner, data, result))], {"valid_key_escrowed": True}, no_key_printed)
 
 
 def main():
@@ -156,6 +200,7 @@ def main():
             validate_only=dict(type="bool", default=False),
             confirm_pending=dict(type="str"),
             timeout=dict(type="int", default=60),
+            parallel_reads=dict(type="int", default=4),
         ),
         required_together=[("user", "password")],
         supports_check_mode=True,
@@ -166,11 +211,11 @@ def main():
     fv = model["filevault"]
     runner = Runner(module, timeout=p["timeout"])
     result = {"changed": False, "escrowed": False, "valid": None}
-    if fv["state"] not in ("on", "encrypting"):
-        module.fail_json(msg="FileVault is %s on this Mac, so there is no recovery key to escrow; enable it first "
-                             "with macops.tokens.filevault" % fv["state"], **result)
     key = p["recovery_key"]
     with failing(module, result):
+        if fv["state"] not in ("on", "encrypting"):
+            raise ChangeError("FileVault is %s on this Mac, so there is no recovery key to escrow; enable it first "
+                              "with macops.tokens.filevault" % fv["state"])
         if key is not None:
             result["valid"] = F.well_formed_key(key) and F.validate_key(runner, key.strip())
         if p["validate_only"]:
@@ -198,35 +243,9 @@ def main():
             module.exit_json(**result)
         if waiting.get("marker"):
             result["reason"] += "; " + waiting["action"]
-        if p["user"]:
-            user = find_user(model, p["user"])
-            if user is None or not user["filevault_user"]:
-                module.fail_json(msg="user %s is not a FileVault user on this Mac, so it cannot authorise a new "
-                                     "recovery key (FileVault users: %s)" % (p["user"], ", ".join(
-                                         u["name"] for u in model["users"] if u["filevault_user"]) or "none"),
-                                 **result)
-            data = F.input_plist(p["user"], p["password"])
-        elif result["valid"]:
-            data = F.input_plist(key_only=key.strip())
-        else:
-            module.fail_json(msg="a new recovery key is needed (%s) and rotating it needs user and password (a "
-                                 "FileVault user)" % result["reason"], **result)
-        result["changed"] = True
-        if module._diff:
-            result["diff"] = {"before": {"valid_key_escrowed": bool(result["valid"])},
-                              "after": {"valid_key_escrowed": True}}
-        if module.check_mode:
-            module.exit_json(**result)
-        run, doc = F.run_keeping_key(module, runner, ["changerecovery", "-personal", "-inputplist",
-                                                      "-outputplist"], data, "changerecovery", result)
-        if run.rc != 0:
-            F.fail_tool(module, run, "the recovery key could not be changed%s" % (
-                "; the key it printed is escrowed before this task fails" if doc.get("RecoveryKey") else ""),
-                **result)
-    if not doc.get("RecoveryKey"):
-        module.fail_json(msg="fdesetup changerecovery exited 0 but printed no recovery key; the old key may no longer "
-                             "be valid: run this task again (it rotates again, since this run left a marker)",
-                         **result)
+        plan = plan_rotation(runner, model, p, result)
+    carry_out(module, plan, {"valid_key_escrowed": result["valid"]}, view,
+              lambda: {"valid_key_escrowed": bool(result.get("recovery_key"))}, result)
     module.exit_json(**result)
 
 

@@ -135,6 +135,13 @@ users:
   type: list
   elements: dict
   sample: [{user: labuser, changed: true, secure_token: true, volume_owner: false, error: null}]
+actions:
+  description: With O(user), the change made (or that check mode would make); empty when the account is already as
+    asked.
+  returned: with O(user), when the task got as far as deciding
+  type: list
+  elements: str
+  sample: ["grant a secure token to labuser authorised by macadmin"]
 secure_token:
   description: Whether the account holds a secure token after the task (as re-read from the Mac).
   returned: success, with O(user)
@@ -177,7 +184,8 @@ from ansible_collections.macops.tokens.plugins.module_utils._account import (LON
                                                                              check_password,
                                                                              refuse_unusable_passwords,
                                                                              require_password)
-from ansible_collections.macops.tokens.plugins.module_utils._change import (ChangeError, as_change_error, failing,
+from ansible_collections.macops.tokens.plugins.module_utils._change import (Action, ChangeError, Expect, Plan,
+                                                                            as_change_error, carry_out, failing,
                                                                             mismatches)
 from ansible_collections.macops.tokens.plugins.module_utils._info import read_mac
 from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
@@ -405,6 +413,7 @@ def main():
             promote_grantor=dict(type="bool", default=False),
             force=dict(type="bool", default=False),
             timeout=dict(type="int", default=60),
+            parallel_reads=dict(type="int", default=4),
         ),
         required_one_of=[("user", "users")],
         mutually_exclusive=[("user", "users"), ("users", "user_password"), ("users", "force")],
@@ -427,7 +436,6 @@ def main():
                 else plan_remove(before, name, p["admin_user"], p["force"]))
     except PlanError as exc:
         module.fail_json(msg=str(exc), user=name)
-    had = bool(find_user(before, name)["secure_token"])
     result = {"changed": plan["action"] != "none", "user": name, "first_token_rule": None, "granted_also": [],
               "preboot_updated": False, "promoted": False}
     if plan["action"] != "none":
@@ -441,58 +449,75 @@ def main():
             module.fail_json(msg="admin_password is required (and must not be blank) for admin_user %s"
                                  % plan["grantor"], user=name)
     want = p["state"] == "present"
-    if module._diff:
-        result["diff"] = {"before": {"secure_token": had},
-                          "after": {"secure_token": want if result["changed"] else had}}
-    if plan["action"] == "none":
-        user = find_user(before, name)
-        module.exit_json(secure_token=had, volume_owner=user["volume_owner"], **result)
     runner = Runner(module, timeout=p["timeout"])
     target = find_user(before, name)
     # Checking passwords is safe unless an authentication itself grants the first token (R10, R12, R16).
     if plan["action"] in ("grant", "remove"):
-        try:
+        with failing(module):
             if want:
                 require_password(module, runner, name, p["user_password"])
             require_password(module, runner, plan["grantor"], p["admin_password"])
-        except ToolError as exc:
-            module.fail_json(msg=str(exc), **exc.details())
-    if module.check_mode:
+    change = single_plan(module, runner, before, plan, result)
+    after = carry_out(module, change, before, lambda model: {"secure_token": _had(model, name)},
+                      lambda: read_mac(module, PARTS), result)
+    if change.actions and module.check_mode:
         result["first_token_rule"] = plan.get("rule") if plan["action"] in ("grant_both", "authenticate") else None
         if plan["action"] == "grant_both":
             result["granted_also"] = [plan["grantor"]]
         # Whether a grant confers volume ownership is not settled by the sources: unknown until it is done.
         module.exit_json(secure_token=want, volume_owner=None if want else target["volume_owner"], **result)
-    with failing(module, result):
-        if plan["action"] == "authenticate":
+    user = find_user(after, name)
+    if change.actions and want and after["filevault"]["state"] in ("on", "encrypting", "decrypting"):
+        with failing(module, result):
+            update_preboot(runner, [name])
+        result["preboot_updated"] = True
+    module.exit_json(secure_token=bool(user["secure_token"]), volume_owner=user["volume_owner"], **result)
+
+
+def single_plan(module, runner, before, plan, result):
+    """The one action of a single-account task (none when the account is already as asked), its tool calls, and
+    what the re-read must show: the token as asked, its signals consistent (R7)."""
+    p = module.params
+    name, grantor, want = p["user"], plan["grantor"], p["state"] == "present"
+    target = find_user(before, name)
+    if plan["action"] == "none":
+        return Plan()
+    if plan["action"] == "authenticate":
+        says = "authenticate %s, which gives it the first secure token (%s)" % (name, plan["rule"])
+
+        def make():
             if not authentication_grants_first_token(before, target):  # pragma: no cover - guarded by the plan
-                module.fail_json(msg="internal error: no first-token rule applies")
+                raise ChangeError("internal error: no first-token rule applies")
             require_password(module, runner, name, p["user_password"])
             result["first_token_rule"] = plan["rule"]
-        elif plan["action"] == "remove":
-            sysadminctl(runner, "-secureTokenOff", name, plan["grantor"], p["user_password"] or "",
-                        p["admin_password"])
-        else:
-            added = plan["promote"] and promote(runner, plan["grantor"], result)
-            sysadminctl(runner, "-secureTokenOn", name, plan["grantor"], p["user_password"], p["admin_password"],
-                        cleanup=(lambda: demote(runner, plan["grantor"])) if added else None)
+    elif plan["action"] == "remove":
+        says = "remove the secure token of %s authorised by %s" % (name, grantor)
+
+        def make():
+            sysadminctl(runner, "-secureTokenOff", name, grantor, p["user_password"] or "", p["admin_password"])
+    else:
+        says = ("grant secure tokens to %s and to %s, the first token holder (%s)" % (name, grantor, plan["rule"])
+                if plan["action"] == "grant_both" else "grant a secure token to %s authorised by %s%s" % (
+                    name, grantor, " (added to the admin group for the grant)" if plan["promote"] else ""))
+
+        def make():
+            added = plan["promote"] and promote(runner, grantor, result)
+            sysadminctl(runner, "-secureTokenOn", name, grantor, p["user_password"], p["admin_password"],
+                        cleanup=(lambda: demote(runner, grantor)) if added else None)
             if plan["action"] == "grant_both":
                 result["first_token_rule"] = plan["rule"]
-                result["granted_also"] = [plan["grantor"]]
-    after = read_mac(module, PARTS)
-    user = find_user(after, name)
-    if bool(user["secure_token"]) != want or user["token_state"] == "inconsistent":
+                result["granted_also"] = [grantor]
+
+    def did_not_take(wrong, after):
         cause = ""
         if want and not before["token_holders"] and after.get("orphan_crypto_users"):
             cause = ("; the volume still holds the key of a deleted account (%s), which macOS may count as the "
                      "first secure token (see the orphaned_crypto_user finding)"
                      % ", ".join(after["orphan_crypto_users"]))
-        module.fail_json(msg=not_taken(name, user, want, cause), **result)
-    if want and after["filevault"]["state"] in ("on", "encrypting", "decrypting"):
-        with failing(module):
-            update_preboot(runner, [name])
-        result["preboot_updated"] = True
-    module.exit_json(secure_token=bool(user["secure_token"]), volume_owner=user["volume_owner"], **result)
+        return ChangeError(not_taken(name, find_user(after, name), want, cause))
+    consistent = Expect(want, lambda got, after: got == want and (find_user(after, name) or {}).get(
+        "token_state") != "inconsistent")
+    return Plan([Action(says, make)], {"secure_token": consistent}, did_not_take)
 
 
 if __name__ == "__main__":

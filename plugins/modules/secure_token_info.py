@@ -103,6 +103,7 @@ def main():
             users=dict(type="list", elements="str", default=[]),
             managed_admins=dict(type="list", elements="str", default=[]),
             timeout=dict(type="int", default=60),
+            parallel_reads=dict(type="int", default=4),
         ),
         supports_check_mode=True,
     )

@@ -213,6 +213,8 @@ def escrow_new_key(action, task_vars, escrow, result):
     recover = ("the new key is valid on the Mac but is not escrowed; FileVault users can still unlock the Mac. Fix "
                "the cause and run macops.tokens.filevault_recovery_key with force=true to rotate and escrow a new key")
     try:
+        # Says what is wrong in words; a key can come with no check before it (one an interrupted run left).
+        escrow.check()
         current = escrow.read(host)
         if current and current.get("recovery_key") == key.strip():
             path = escrow_path(escrow.dir, host)  # collected again after a run that escrowed it but was cut off

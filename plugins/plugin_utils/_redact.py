@@ -28,13 +28,26 @@ def _secret(name):
     return any(word in name for word in SECRET_WORDS)
 
 
+def _mask_all(node):
+    """Mask, in place, every string in ``node`` (the value of a secret's key: ``user_passwords: {bob: ...}``)."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in list(items):
+        if isinstance(value, (str, bytes)) and value:
+            node[key] = MASK
+        elif isinstance(value, (dict, list)):
+            _mask_all(value)
+
+
 def scrub(node):
-    """Mask, in place, every string value whose key names a secret, at any depth. Returns ``node``."""
+    """Mask, in place, every string value whose key names a secret, at any depth, and every string inside a
+    dict or list whose key names a secret. Returns ``node``."""
     if isinstance(node, dict):
         for key in list(node):
             value = node[key]
             if _secret(key) and isinstance(value, (str, bytes)) and value:
                 node[key] = MASK
+            elif _secret(key) and isinstance(value, (dict, list)):
+                _mask_all(value)
             elif isinstance(value, (dict, list)):
                 scrub(value)
     elif isinstance(node, list):

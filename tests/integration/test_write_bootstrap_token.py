@@ -1,12 +1,12 @@
-"""macops.tokens.bootstrap_token on the simulated fleet: four steps, validation, removal and every error path."""
+"""macops.tokens.bootstrap_token on the simulated fleet: four steps, validation, removal and the error paths that
+need SSH. Refusals of bad input (nothing changes on the Mac) are unit rows on the same shipped Macs:
+tests/unit/plugins/modules/test_bad_input.py."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from fleetlib import needs_fleet
 
@@ -51,21 +51,6 @@ def test_unreachable_mdm_is_named(mac_fleet):
     assert result["_event"] == "runner_on_failed"
     assert "the MDM was probably unreachable" in result["msg"]
     assert result["bootstrap_token"] == {"supported": True, "escrowed": False, "allowed": True, "local_record": True}
-
-
-@pytest.mark.parametrize("host,args,message", [
-    ("no-token-1015", {"admin_user": "macadmin", "admin_password": "macadmin-pw"}, "not enrolled in an MDM"),
-    ("mobile-14-nobt", {"admin_user": "localadmin", "admin_password": ""}, "must not be blank"),
-    ("mobile-14-nobt", {"admin_password": "local-pw"}, "admin_user is required"),
-    ("mobile-14-nobt", {"admin_user": "kwong", "admin_password": "kwong-AD-pw"},
-     "must be an administrator holding a secure token; those here: localadmin"),
-    ("mobile-14-nobt", {"admin_user": "localadmin", "admin_password": "wrong-pw"},
-     "the password given for localadmin is wrong"),
-])
-def test_errors_name_the_cause(mac_fleet, host, args, message):
-    result = mac_fleet.run(MODULE, args, hosts=host)[host]
-    assert result["_event"] == "runner_on_failed"
-    assert message in result["msg"]
 
 
 def test_server_without_the_capability(mac_fleet):

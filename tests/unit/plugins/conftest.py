@@ -1,13 +1,15 @@
 # Copyright (c) 2026, macops.tokens contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Every unit test gets its own place for the Mac-side pending-key file, never the controller's /Library."""
+"""Every unit test gets its own place for the Mac-side pending-key file, never the controller's /Library, and the
+``harness`` fixture: a module's main() run against one fake Mac."""
 
 from __future__ import annotations
 
 import pytest
 
 from ansible_collections.macops.tokens.plugins.module_utils import _pending
+from ansible_collections.macops.tokens.tests.unit.plugins.harness import Harness
 
 
 @pytest.fixture(autouse=True)
@@ -15,3 +17,9 @@ def pending_dir(tmp_path, monkeypatch):
     directory = tmp_path / "mac-library-macops.tokens"
     monkeypatch.setattr(_pending, "DIRECTORY", str(directory))
     return directory
+
+
+@pytest.fixture
+def harness(monkeypatch, capsys, tmp_path):
+    """Runs a module's main() in-process against a fake Mac (tests/unit/plugins/harness.py)."""
+    return Harness(monkeypatch, capsys, tmp_path)

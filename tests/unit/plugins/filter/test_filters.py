@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.macops.tokens.plugins.filter.admin_outcomes import admin_outcomes
 from ansible_collections.macops.tokens.plugins.filter.admin_token_plan import admin_token_plan
 from ansible_collections.macops.tokens.plugins.filter.bootstrap_outcomes import bootstrap_outcomes
 from ansible_collections.macops.tokens.plugins.filter.bootstrap_plan import bootstrap_plan
@@ -17,6 +18,7 @@ from ansible_collections.macops.tokens.plugins.filter.fleet_report import fleet_
 from ansible_collections.macops.tokens.plugins.filter.account_token_plan import account_token_plan
 from ansible_collections.macops.tokens.plugins.filter.grant_outcomes import grant_outcomes
 from ansible_collections.macops.tokens.plugins.filter.preflight_problems import preflight_problems
+from ansible_collections.macops.tokens.plugins.filter.remediation_plan import remediation_plan
 
 
 def user(name, token=False, admin=False, kind="local"):
@@ -55,6 +57,31 @@ def test_admin_token_plan_without_credentials_or_promotion():
     assert plan["action"] == "left" and "kid" in plan["detail"]
     assert "switched off" in plan["detail"] and "not known" not in plan["detail"]  # the password is known
     assert "cli_users_promote_standard_holder: true" in plan["next_step"]
+
+
+ADMIN_STEP = [
+    # id, users, grant result (None: the plan did not grant), check mode, admin token after, status, in the detail
+    ("holds-one", [user("admin", True, True)], None, False, True, None, None),
+    ("left-by-the-plan", [user("admin", admin=True), user("boss", True, True)], None, False, False, "left", "boss"),
+    ("granted", [user("admin", admin=True)], {"changed": True}, False, True, "changed", "granted a secure token"),
+    ("check-mode", [user("admin", admin=True)], {"changed": True}, True, True, "changed", "would grant"),
+    ("grant-failed", [user("admin", admin=True)], {"failed": True, "msg": "wrong password"}, False, False, "left",
+     "got no token: wrong password"),
+]
+
+
+@pytest.mark.parametrize("users, result, check, token, status, detail", [c[1:] for c in ADMIN_STEP],
+                         ids=[c[0] for c in ADMIN_STEP])
+def test_admin_outcomes(users, result, check, token, status, detail):
+    plan = admin_token_plan(mac(users), admin="admin", have_password=True)
+    step = admin_outcomes(plan, admin="admin", result=result, check_mode=check)
+    assert step["admin_token"] is token
+    if status is None:
+        assert step["outcomes"] == []
+    else:
+        (out,) = step["outcomes"]
+        assert out["step"] == "cli_users" and out["status"] == status and detail in out["detail"]
+        assert ("next_step" in out) is (status == "left")
 
 
 def _mobile(**kwargs):
@@ -303,3 +330,11 @@ def test_bootstrap_step(kwargs, mac_kw, result, expect, now):
     assert [(o["status"], o["detail"]) for o in record["outcomes"]] == expect
     assert record["escrowed_now"] is now
     assert all(o.get("next_step") for o in record["outcomes"] if o["status"] == "left")
+
+
+def test_remediation_plan_predicts_the_filevault_modules_own_words():
+    users = [user("admin", True, True), user("jdoe", True)]
+    users[1]["filevault_user"] = False
+    plan = remediation_plan(mac(users, fv="off"), admin="admin", have_password=True, known=["jdoe"])
+    (out,) = [o for o in plan["outcomes"] if o["step"] == "filevault_enforce"]
+    assert out["status"] == "changed" and out["detail"] == "would enable FileVault authorised by admin with jdoe"

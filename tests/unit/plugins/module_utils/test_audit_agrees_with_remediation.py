@@ -3,48 +3,24 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The audit and the remediation planner say the same thing about every account on every shipped macsim host (the
 demo fleet's hosts are among them): each Mac is read in-process through macsim's tools, its findings computed, and
-the planner run with nothing known and with every password known."""
+the planner run with nothing known and with every password known. The runner is the collection's own, on macsim's
+tools (tests/unit/plugins/harness.py)."""
 
 from __future__ import annotations
-
-import subprocess
 
 import pytest
 
 from ansible_collections.macops.tokens.plugins.module_utils import _findings, _remediation, _rules
 from ansible_collections.macops.tokens.plugins.module_utils._info import gather
-from ansible_collections.macops.tokens.plugins.module_utils._runner import Result, Runner, ToolError
+from ansible_collections.macops.tokens.tests.unit.plugins.harness import SimRunner
 
 macsim_fleet = pytest.importorskip("macsim.fleet")  # installed by make venv, so make units always has it
 from macsim import store  # noqa: E402
-from macsim.tools import IMPLS, call  # noqa: E402
 
 HOSTS = macsim_fleet.load_scenario("all")["hosts"]
 CODES = {"local": "local_user_without_token", "mobile": "mobile_account_without_token",
          "managed_admin": "managed_admin_without_token"}
 STEPS = {"local": "cli_users", "managed_admin": "cli_users", "mobile": "mobile_accounts"}
-
-
-class SimRunner(Runner):
-    """Runs Apple's tools as macsim implements them, in-process, on one host directory."""
-
-    def __init__(self, host_dir):
-        super(SimRunner, self).__init__(module=None)
-        self.host_dir = host_dir
-
-    def run(self, tool, args, data=None, ok_codes=(0,), timeout=None):
-        if tool in IMPLS:
-            rc, out, err = call(tool, self.host_dir, [str(a) for a in args], stdin=data or "")
-        else:  # the plain Unix tools (ls) run for real, on the Mac's file system under its host directory
-            argv = [self.host_dir + a if a.startswith("/") else a for a in map(str, args)]
-            done = subprocess.run(["/bin/" + tool] + argv, capture_output=True, text=True, input=data,
-                                  check=False)
-            rc, out, err = done.returncode, done.stdout, done.stderr
-        self.calls.append([tool] + list(args))
-        result = Result([tool] + list(args), rc, out, err)
-        if ok_codes is not None and rc not in ok_codes:
-            raise ToolError("%s exited %s" % (tool, rc), command=result.command, rc=rc, out=out, err=err)
-        return result
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +152,38 @@ def test_the_bootstrap_step_agrees_with_the_bootstrap_findings(models):
         plan = _remediation.bootstrap_plan(model, admin=admin)
         # the step acts exactly where the audit says the token is supported but not escrowed
         assert plan["needed"] is ("bootstrap_token_not_escrowed" in codes), (host, plan, sorted(codes))
+
+
+@pytest.mark.parametrize("everything", [False, True], ids=["nothing known", "every password known"])
+def test_the_whole_run_plan_carries_each_steps_prediction_into_the_next(models, everything):
+    """One call plans the whole check-mode run: what the administrator step predicts reaches the later steps, so
+    no later step says "no administrator can grant" on a Mac where the administrator is predicted a token, and
+    every account without a token gets exactly one outcome."""
+    carried = 0
+    for host, (model, state) in sorted(models.items()):
+        if model is None:
+            continue
+        admin, known = _inputs(state, everything)
+        run = _remediation.remediation_plan(model, admin=admin, have_password=bool(admin), known=known)
+        assert [s["step"] for s in run["steps"]] == list(_remediation.RUN_ORDER), host
+        assert run["outcomes"] == [o for s in run["steps"] for o in s["outcomes"]], host
+        steps = dict((s["step"], s) for s in run["steps"])
+        granted = steps["administrator"]["plan"]["action"] == "grant"
+        for step in ("cli_users", "mobile_accounts"):
+            plan = steps[step]["plan"]
+            for user in model["users"]:
+                if user["secure_token"] is not False or user["kind"] not in _remediation.STEP_KINDS[step] \
+                        or user["name"] == admin:
+                    continue
+                words = [[w.rstrip(":") for w in o["detail"].split(" ")[:6]] for o in steps[step]["outcomes"]]
+                mentions = [o for o, w in zip(steps[step]["outcomes"], words) if user["name"] in w
+                            or o["detail"].endswith(" " + user["name"])
+                            or o["detail"].endswith(" %s (after the administrator gets one)" % user["name"])]
+                assert len(mentions) == 1, (host, step, user["name"], steps[step]["outcomes"])
+                if granted:
+                    assert "no administrator here can grant one" not in mentions[0]["detail"], (host, mentions)
+                    carried += user["name"] in plan["predicted"]
+        if granted and steps[_remediation.BT_STEP]["plan"]["needed"]:
+            assert steps[_remediation.BT_STEP]["outcomes"][0]["status"] == "changed", host
+    if everything:
+        assert carried >= 1  # at least one shipped host shows a grant that depends on the administrator's

@@ -1,7 +1,9 @@
 # Copyright (c) 2026, macops.tokens contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The info modules with run_command mocked: a table of Macs (tool outputs) and what each module must return."""
+"""The info modules on the harness (tests/unit/plugins/harness.py): a table of Macs as raw tool output (the texts
+the parsers must read exactly, or must refuse) and what each module must return; faults at the command boundary on a
+simulated Mac."""
 
 from __future__ import annotations
 
@@ -9,118 +11,26 @@ import json
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.macops.tokens.plugins.module_utils import _runner
 from ansible_collections.macops.tokens.plugins.modules import bootstrap_token_info
 from ansible_collections.macops.tokens.plugins.modules import chain_of_trust_info
 from ansible_collections.macops.tokens.plugins.modules import filevault_info
 from ansible_collections.macops.tokens.plugins.modules import secure_token_info
-
-ALICE = "1C2D3E4F-0000-4000-8000-0000000001F5"
-BOB = "1C2D3E4F-0000-4000-8000-0000000001F6"
-PRK = "EBC6C064-0000-11AA-AA11-00306543ECAC"
-BT = "9F978E27-950F-54C4-9A73-26E06B52BC47"
-SHADOW = ";ShadowHash;HASHLIST:<SALTED-SHA512-PBKDF2,SRP-RFC5054-4096-SHA512-PBKDF2>"
+from ansible_collections.macops.tokens.tests.unit.plugins.harness import NAMES, fault
+from ansible_collections.macops.tokens.tests.unit.plugins.modules.macs import (
+    ALICE, BOB, HEALTHY, HEALTHY_STATE, NETWORK_BOB, PRK, SHADOW, crypto, record, variant)
 
 
-def crypto(*entries):
-    if not entries:
-        return "No cryptographic users for disk3s5\n"
-    lines = ["Cryptographic %s for disk3s5 (%d found)" % ("user" if len(entries) == 1 else "users", len(entries)), "|"]
-    for index, (uuid, kind, owner) in enumerate(entries):
-        indent = "    " if index == len(entries) - 1 else "|   "
-        lines += ["+-- " + uuid, indent + "Type: " + kind]
-        if owner is not None:
-            lines.append(indent + "Volume Owner: " + ("Yes" if owner else "No"))
-        if index < len(entries) - 1:
-            lines.append("|")
-    return "\n".join(lines) + "\n"
-
-
-def record(name, uid, guid, real, authority):
-    lines = ["AuthenticationAuthority: " + " ".join(authority)] if authority else []
-    lines += ["GeneratedUID: " + guid, "NFSHomeDirectory: /Users/" + name, "RealName:", " " + real,
-              "RecordName: " + name, "UniqueID: %d" % uid]
-    return "\n".join(lines)
-
-
-HEALTHY = {
-    ("sw_vers",): "ProductName:\t\tmacOS\nProductVersion:\t\t14.4.1\nBuildVersion:\t\t23E224\n",
-    ("uname", "-m"): "arm64\n",
-    ("sysctl", "-n", "machdep.cpu.brand_string"): "Apple M2\n",
-    ("diskutil", "apfs", "listCryptoUsers", "/"): crypto((ALICE, "Local Open Directory User", True),
-                                                         (PRK, "Personal Recovery User", False),
-                                                         (BT, "MDM Bootstrap Token External Key", False)),
-    ("dscl", ".", "-readall", "/Users"): "\n-\n".join([
-        record("_mbsetupuser", 248, "FFFFEEEE-DDDD-CCCC-BBBB-AAAA000000F8", "Setup User", []),
-        record("alice", 501, ALICE, "Alice Appleseed", [SHADOW, ";SecureToken;"]),
-        record("bob", 502, BOB, "Bob Builder", [SHADOW]),
-    ]) + "\n",
-    ("dscl", ".", "-read", "/Groups/admin", "GroupMembership"): "GroupMembership: root alice\n",
-    ("ls", "-1", "/Users"): "Shared\nalice\nbob\n",
-    ("fdesetup", "status"): "FileVault is On.\n",
-    ("fdesetup", "list"): "alice,%s\n" % ALICE,
-    ("fdesetup", "haspersonalrecoverykey"): "true\n",
-    ("fdesetup", "hasinstitutionalrecoverykey"): "false\n",
-    ("fdesetup", "showdeferralinfo"): "Not found.\n",
-    ("profiles", "status", "-type", "enrollment"):
-        "Enrolled via DEP: Yes\nMDM enrollment: Yes (User Approved)\nMDM server: https://mdm.example.com/mdm\n",
-    ("profiles", "status", "-type", "bootstraptoken"):
-        "profiles: Bootstrap Token supported on server: YES\nprofiles: Bootstrap Token escrowed to server: YES\n",
-}
-
-
-class FakeMac(object):
-    """Answers run_command from a table keyed by (tool, args...); records every argv."""
-
-    def __init__(self, outputs, missing=()):
-        self.outputs = outputs
-        self.missing = set(missing)
-        self.calls = []
-
-    def run_command(self, args, **kwargs):
-        tool = args[0].rsplit("/", 1)[-1]
-        key = tuple([tool] + args[1:])
-        if key[:4] == ("dscl", ".", "-readall", "/Users"):
-            key = key[:4]
-        self.calls.append(args)
-        if key[:3] == ("dscl", "/Search", "-read"):  # a home folder without a local record: ask the directory
-            found = self.outputs.get(key[:4], (56, "", "<dscl_cmd> DS Error: -14136 (eDSRecordNotFound)\n"))
-            return found if isinstance(found, tuple) else (0, found, "")
-        value = self.outputs.get(key)
-        if value is None:
-            raise AssertionError("unexpected command %r" % (args,))
-        if isinstance(value, tuple):
-            return value
-        return 0, value, ""
-
-
-def run_module(monkeypatch, capsys, module, args, outputs, missing=()):
-    fake = FakeMac(outputs, missing)
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", fake.run_command)
-    monkeypatch.setattr(_runner.os.path, "exists", lambda path: path not in fake.missing)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            module.main()
-    return json.loads(capsys.readouterr().out), fake
-
-
-def variant(**changes):
-    outputs = dict(HEALTHY)
-    for key, value in changes.items():
-        outputs[tuple(key.split("__"))] = value
-    return outputs
+def run_module(harness, module, args, outputs, missing=(), faults=()):
+    """The module on a Mac answering from ``outputs`` (raw text); ``missing`` tools are absent."""
+    mac = harness.table(outputs, faults=faults)
+    mac.absent(*[NAMES[path] for path in missing])
+    return harness.run(module, args, mac), mac
 
 
 def users_by_name(result):
     return {u["name"]: u for u in result["mac"]["users"]}
 
-
-NETWORK_BOB = ("AuthenticationAuthority: ;Kerberosv5;;bob@CORP.EXAMPLE.COM;CORP.EXAMPLE.COM; ;NetLogon;bob;CORP\n"
-               "GeneratedUID: 5E0D1C2B-0000-4000-8000-00000000044C\nNFSHomeDirectory: /Users/bob\nRealName:\n Bob Net\n"
-               "RecordName: bob\nUniqueID: 1100\n")
 
 CASES = [
     {"id": "healthy", "outputs": HEALTHY,
@@ -207,8 +117,8 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_chain_of_trust_info_table(monkeypatch, capsys, case):
-    result, fake = run_module(monkeypatch, capsys, chain_of_trust_info, {}, case["outputs"])
+def test_chain_of_trust_info_table(harness, case):
+    result, fake = run_module(harness, chain_of_trust_info, {}, case["outputs"])
     assert result.get("failed") is not True, result.get("msg")
     assert result["changed"] is False
     for key, value in case.get("expect", {}).items():
@@ -232,8 +142,7 @@ def test_chain_of_trust_info_table(monkeypatch, capsys, case):
     for key, value in case.get("filevault", {}).items():
         assert result["mac"]["filevault"][key] == value
     assert "_mbsetupuser" not in users  # system accounts that hold nothing are not reported
-    for call in fake.calls:
-        assert call[0] in _runner.TOOLS.values()  # absolute Apple paths only
+    assert all(c.tool in _runner.TOOLS for c in fake.calls)  # the harness refuses any but absolute Apple paths
 
 
 @pytest.mark.parametrize("outputs,missing,message", [
@@ -243,32 +152,68 @@ def test_chain_of_trust_info_table(monkeypatch, capsys, case):
     (HEALTHY, ("/usr/bin/fdesetup",), "/usr/bin/fdesetup was not found: this is not a Mac, or the tool is absent"),
     (variant(**{"sw_vers": "ProductVersion: 14.4\n"}), (), "parse_sw_vers"),
 ])
-def test_failures_name_the_command(monkeypatch, capsys, outputs, missing, message):
-    result, dummy = run_module(monkeypatch, capsys, chain_of_trust_info, {}, outputs, missing)
+def test_failures_name_the_command(harness, outputs, missing, message):
+    result, dummy = run_module(harness, chain_of_trust_info, {}, outputs, missing)
     assert result["failed"] is True and message in result["msg"]
 
 
-def test_timeout_must_be_positive(monkeypatch, capsys):
-    result, fake = run_module(monkeypatch, capsys, filevault_info, {"timeout": 0}, HEALTHY)
+SIM_FAULTS = [
+    ("a read that hangs is stopped by the timeout", [fault("fdesetup", "status", hang=True)], {"timeout": 1},
+     "/usr/bin/fdesetup status did not finish within 1 seconds and was stopped"),
+    ("a read that crashes", [fault("dscl", "-readall", rc=139, out="", err="Segmentation fault: 11\n")], {},
+     "failed with exit code 139: Segmentation fault: 11"),
+    ("a read refused with a message", [fault("diskutil", "listCryptoUsers", rc=1, out="",
+                                             err="Error: -69808: Some information was unavailable\n")], {},
+     "/usr/sbin/diskutil apfs listCryptoUsers / failed with exit code 1: Error: -69808"),
+    ("an absent tool", [fault("profiles", absent=True)], {},
+     "/usr/bin/profiles was not found: this is not a Mac, or the tool is absent"),
+    # matched by its words, not by its turn: the reads of one gather run in parallel (parallel_reads)
+    ("one of several reads of the same tool fails", [fault("fdesetup", "list", rc=1, out="", err="busy\n")], {},
+     "/usr/bin/fdesetup list failed with exit code 1: busy"),
+]
+
+
+@pytest.mark.parametrize("faults,args,message", [r[1:] for r in SIM_FAULTS], ids=[r[0] for r in SIM_FAULTS])
+def test_faults_on_a_simulated_mac_name_the_command(harness, faults, args, message):
+    mac = harness.sim(HEALTHY_STATE, faults)
+    result = harness.run(chain_of_trust_info, args, mac)
+    assert result["failed"] is True and message in result["msg"], result["msg"]
+
+
+def test_the_simulated_healthy_mac_reads_as_the_healthy_table(harness):
+    """The same Mac twice: macsim's state document (HEALTHY_STATE) and the raw outputs (HEALTHY) read alike."""
+    sim = harness.run(chain_of_trust_info, {}, harness.sim(HEALTHY_STATE))
+    table, dummy = run_module(harness, chain_of_trust_info, {}, HEALTHY)
+    for result in (sim, table):
+        assert {f["code"] for f in result["findings"]} == {"local_user_without_token"}
+        assert [result["mac"][k] for k in ("token_holders", "admin_token_holders", "volume_owners", "tool_calls")] \
+            == [1, 1, 1, 14]
+        users = users_by_name(result)
+        assert [(users[n]["token_state"], users[n]["filevault_user"]) for n in ("alice", "bob")] == [
+            ("enabled", True), ("disabled", False)]
+
+
+def test_timeout_must_be_positive(harness):
+    result, fake = run_module(harness, filevault_info, {"timeout": 0}, HEALTHY)
     assert result["failed"] and "timeout must be at least 1 second" in result["msg"] and fake.calls == []
 
 
-def test_focused_views(monkeypatch, capsys):
-    tokens, dummy = run_module(monkeypatch, capsys, secure_token_info, {"users": ["bob"]}, HEALTHY)
+def test_focused_views(harness):
+    tokens, dummy = run_module(harness, secure_token_info, {"users": ["bob"]}, HEALTHY)
     assert [u["name"] for u in tokens["users"]] == ["bob"] and tokens["token_holders"] == 1
     assert {f["code"] for f in tokens["findings"]} == {"local_user_without_token"}
-    missing, dummy = run_module(monkeypatch, capsys, secure_token_info, {"users": ["carol"]}, HEALTHY)
+    missing, dummy = run_module(harness, secure_token_info, {"users": ["carol"]}, HEALTHY)
     assert missing["failed"] and "no account named carol" in missing["msg"]
-    bootstrap, fake = run_module(monkeypatch, capsys, bootstrap_token_info, {}, HEALTHY)
+    bootstrap, fake = run_module(harness, bootstrap_token_info, {}, HEALTHY)
     assert bootstrap["bootstrap_token"] == {"supported": True, "escrowed": True, "allowed": True, "local_record": True}
-    assert not any("dscl" in c[0] or "fdesetup" in c[0] for c in fake.calls)
-    fv, dummy = run_module(monkeypatch, capsys, filevault_info, {}, HEALTHY)
+    assert not any(c.tool in ("dscl", "fdesetup") for c in fake.calls)
+    fv, dummy = run_module(harness, filevault_info, {}, HEALTHY)
     assert fv["filevault"]["state"] == "on" and fv["filevault"]["personal_recovery_key"] is True
     assert {u["name"]: u["filevault_user"] for u in fv["users"]} == {"alice": True, "bob": False}
 
 
-def test_managed_admins_are_an_input(monkeypatch, capsys):
-    result, dummy = run_module(monkeypatch, capsys, chain_of_trust_info, {"managed_admins": ["bob"]}, HEALTHY)
+def test_managed_admins_are_an_input(harness):
+    result, dummy = run_module(harness, chain_of_trust_info, {"managed_admins": ["bob"]}, HEALTHY)
     assert users_by_name(result)["bob"]["kind"] == "managed_admin"
     assert "managed_admin_without_token" in {f["code"] for f in result["findings"]}
 
@@ -278,53 +223,43 @@ def test_managed_admins_are_an_input(monkeypatch, capsys):
     (variant(**{"dscl__.__-read__/Groups/admin__GroupMembership": "\n"}), "no GroupMembership"),
     (variant(**{"ls__-1__/Users": (1, "", "ls: /Users: Operation not permitted\n")}), "Operation not permitted"),
 ])
-def test_reads_that_must_list_something_fail_on_empty_output(monkeypatch, capsys, outputs, fail):
-    result, dummy = run_module(monkeypatch, capsys, chain_of_trust_info, {}, outputs)
+def test_reads_that_must_list_something_fail_on_empty_output(harness, outputs, fail):
+    result, dummy = run_module(harness, chain_of_trust_info, {}, outputs)
     assert result["failed"] and fail in result["msg"]
 
 
-def test_credentials_are_checked_where_safe_and_a_wrong_one_is_a_finding(monkeypatch, capsys):
-    import os as real_os
+def _authonly(mac):
+    return [c.argv[-1] for c in mac.calls if c.tool == "dscl" and "-authonly" in c.argv]
 
-    from ansible_collections.macops.tokens.plugins.module_utils import _account
 
-    checked = []
-
-    def fake_password_ok(runner, name, password):
-        checked.append(name)
-        return password == name + "-pw", None
-
-    monkeypatch.setattr(_account, "password_ok", fake_password_ok)
-    from ansible_collections.macops.tokens.plugins.module_utils import _info
-    monkeypatch.setattr(_info, "password_ok", fake_password_ok)
+def test_credentials_are_checked_where_safe_and_a_wrong_one_is_a_finding(harness):
     creds = [{"user": "alice", "password": "alice-pw", "source": "macops_admin_password"},
              {"user": "bob", "password": "nope", "source": "macops_user_passwords['bob']"},
              {"user": "carol", "password": "x", "source": "macops_user_passwords['carol']"},
              {"user": "bob", "password": "b" * 129, "source": "a long one"},
              {"user": "dave", "password": "x", "source": "a fleet-wide map", "required": False}]
-    result, dummy = run_module(monkeypatch, capsys, chain_of_trust_info, {"verify_credentials": creds}, HEALTHY)
+    mac = harness.table(HEALTHY, passwords={"alice": "alice-pw", "bob": "bob-pw"})
+    result = harness.run(chain_of_trust_info, {"verify_credentials": creds}, mac)
     assert [c["verified"] for c in result["credentials"]] == [True, False, None, None]
     assert "128 bytes" in result["credentials"][3]["reason"]
     rejected = [f for f in result["findings"] if f["code"] == "credential_rejected"]
     assert {f["users"][0] for f in rejected} == {"bob", "carol"}
     assert any("macops_user_passwords['bob']" in f["message"] for f in rejected)
-    assert "nope" not in json.dumps(result) and "alice-pw" not in json.dumps(result)
-    assert checked == ["alice", "bob"] and real_os  # carol is not an account; the long one is never typed
+    assert "nope" not in json.dumps(result.raw) and "alice-pw" not in json.dumps(result.raw)
+    assert _authonly(mac) == ["alice", "bob"]  # carol is not an account; the long one is never typed
+    assert mac.typed() == [["alice-pw"], ["nope"]]  # at dscl's prompt, never on argv
 
 
-def test_credentials_are_not_checked_where_authenticating_grants_the_first_token(monkeypatch, capsys):
-    from ansible_collections.macops.tokens.plugins.module_utils import _info
-
-    def must_not_run(*args):
-        raise AssertionError("password_ok must not run: authenticating could grant the first token")
-
-    monkeypatch.setattr(_info, "password_ok", must_not_run)
+def test_credentials_are_not_checked_where_authenticating_grants_the_first_token(harness):
+    """Authenticating could grant the first token: dscl -authonly must not run."""
     outputs = variant(**{"diskutil__apfs__listCryptoUsers__/": crypto(), "fdesetup__status": "FileVault is Off.\n",
                          "fdesetup__list": "\n", "fdesetup__haspersonalrecoverykey": "false\n",
                          "dscl__.__-readall__/Users": record("alice", 501, ALICE, "Alice", [SHADOW]) + "\n"})
     creds = [{"user": "alice", "password": "alice-pw", "source": "macops_admin_password"}]
-    result, dummy = run_module(monkeypatch, capsys, chain_of_trust_info, {"verify_credentials": creds}, outputs)
+    mac = harness.table(outputs, passwords={"alice": "alice-pw"})
+    result = harness.run(chain_of_trust_info, {"verify_credentials": creds}, mac)
     assert result["credentials"][0]["verified"] is None and "first token" in result["credentials"][0]["reason"]
+    assert _authonly(mac) == []
 
 
 # ---- every read, broken every way (issue 10: the fault matrix at the command boundary) ----------
@@ -345,25 +280,26 @@ FUTURE = {  # plausible output of a release this collection has never seen
     ("profiles", "status", "-type", "enrollment"): "Enrollment: DEP, User Approved\n",
     ("profiles", "status", "-type", "bootstraptoken"): "profiles: Bootstrap Token: supported, escrowed\n",
 }
-BREAKS = {"empty": lambda key: "", "blank": lambda key: " \n\n", "garbage": lambda key: "#@%&*!?~^01xyz \t\x1b[?25h\n",
-          "future": lambda key: FUTURE[key], "crash": lambda key: (139, "", "Segmentation fault: 11\n")}
+BREAKS = {"empty": lambda key: dict(out=""), "blank": lambda key: dict(out=" \n\n"),
+          "garbage": lambda key: dict(out="#@%&*!?~^01xyz \t\x1b[?25h\n"), "future": lambda key: dict(out=FUTURE[key]),
+          "crash": lambda key: dict(rc=139, out="", err="Segmentation fault: 11\n")}
 TOOL_PATHS = dict((name, path) for name, path in _runner.TOOLS.items())
 
 
-def _healthy_findings(monkeypatch, capsys):
-    result, dummy = run_module(monkeypatch, capsys, chain_of_trust_info, {}, HEALTHY)
+def _healthy_findings(harness):
+    result, dummy = run_module(harness, chain_of_trust_info, {}, HEALTHY)
     return {f["code"] for f in result["findings"]}, users_by_name(result)
 
 
 @pytest.mark.parametrize("key", sorted(HEALTHY), ids=["_".join(k) for k in sorted(HEALTHY)])
 @pytest.mark.parametrize("how", sorted(BREAKS))
-def test_a_broken_read_fails_naming_its_command_or_claims_nothing_false(monkeypatch, capsys, key, how):
+def test_a_broken_read_fails_naming_its_command_or_claims_nothing_false(harness, key, how):
     """Defect 6 and the matrix's 'garbage, future format, nothing, crash' rows for every read the audit runs: the
     Mac is never described by output the collection could not read (no false finding, no user's state made up)."""
-    codes, users = _healthy_findings(monkeypatch, capsys)
-    outputs = dict(HEALTHY)
-    outputs[key] = BREAKS[how](key)
-    result, dummy = run_module(monkeypatch, capsys, chain_of_trust_info, {}, outputs)
+    codes, users = _healthy_findings(harness)
+    broken = fault(key[0], *key[1:], **dict(dict(rc=0, err=""), **BREAKS[how](key)))  # every call of that read
+    result, mac = run_module(harness, chain_of_trust_info, {}, HEALTHY, faults=[broken])
+    assert [c.fault for c in mac.calls if c.fault is not None], "the fault never fired"
     if result.get("failed"):
         assert TOOL_PATHS[key[0]] in result["msg"] or TOOL_PATHS[key[0]] in " ".join(result.get("cmd") or []), \
             result["msg"]

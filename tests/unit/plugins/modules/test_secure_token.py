@@ -1,7 +1,9 @@
 # Copyright (c) 2026, macops.tokens contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""secure_token with the command boundary mocked: every branch, every error, and where the secrets go."""
+"""secure_token on a simulated Mac (tests/unit/plugins/harness.py): every branch, every error, and where the secrets
+go. Each table row is the Mac (a state and its faults), the module's arguments, the calls that act on the Mac (argv
+and what they read on stdin or at their terminal) and the result."""
 
 from __future__ import annotations
 
@@ -9,315 +11,190 @@ import json
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
-from ansible_collections.macops.tokens.plugins.module_utils import _runner
 from ansible_collections.macops.tokens.plugins.modules import secure_token
-from ansible_collections.macops.tokens.tests.unit.plugins.modules.test_info_modules import (
-    ALICE, BOB, HEALTHY, SHADOW, crypto, record)
+from ansible_collections.macops.tokens.tests.unit.plugins.harness import expect, fault
+from ansible_collections.macops.tokens.tests.unit.plugins.modules.macs import (
+    GRANTED_STATE, HEALTHY_STATE, WITH_CAROL, holding, users_of)
 
-GRANTED = dict(HEALTHY)
-GRANTED[("diskutil", "apfs", "listCryptoUsers", "/")] = crypto((ALICE, "Local Open Directory User", True),
-                                                               (BOB, "Local Open Directory User", True))
-GRANTED[("dscl", ".", "-readall", "/Users")] = record("alice", 501, ALICE, "Alice", [SHADOW, ";SecureToken;"]) + \
-    "\n-\n" + record("bob", 502, BOB, "Bob", [SHADOW, ";SecureToken;"]) + "\n"
-GRANTED[("fdesetup", "list")] = "alice,%s\nbob,%s\n" % (ALICE, BOB)
 DONE = "2026-01-01 00:00:00.000 sysadminctl[1:2] - Done!\n"
-PREBOOT = "UpdatePreboot: Exiting Update Preboot operation with overall error=(ZeroMeansSuccess)=0\n"
 ARGS = {"user": "bob", "user_password": "bob-secret", "admin_user": "alice", "admin_password": "alice-secret"}
+PROMOTE = dict(ARGS, promote_grantor=True)
+GRANTOR_NOT_ADMIN = users_of(HEALTHY_STATE, alice={"admin": False}, bob={"admin": True})  # alice holds, is no admin
+ADMIN_READ = ("dscl", "/Groups/admin", "GroupMembership")
 
 
-class FakeMac(object):
-    """Reads answer from ``before`` until a change takes effect, then from ``after``."""
-
-    def __init__(self, before, after, passwords, sysadminctl_err=DONE, takes=True, preboot=PREBOOT):
-        self.state, self.after = dict(before), dict(after)
-        self.passwords, self.sysadminctl_err, self.takes, self.preboot = passwords, sysadminctl_err, takes, preboot
-        self.calls, self.stdin = [], []
-        self.group_edits = "edit"
-
-    def run_command(self, args, data=None, **kwargs):
-        tool = args[0].rsplit("/", 1)[-1]
-        self.calls.append([tool] + args[1:])
-        self.stdin.append(data)
-        if tool == "sysadminctl":
-            if self.takes:
-                self.state = self.after
-            return 0, "", self.sysadminctl_err  # exit 0 whatever happened, as the real tool
-        if tool == "dseditgroup":
-            return self.edit_group(args)
-        if tool == "diskutil" and args[2] == "updatePreboot":
-            return 0, self.preboot, ""
-        key = tuple([tool] + args[1:])
-        if key[:4] == ("dscl", ".", "-readall", "/Users"):
-            key = key[:4]
-        return 0, self.state[key], ""
-
-    def edit_group(self, args):
-        """``dseditgroup -o edit -a|-d NAME -t user admin`` changes what the admin group read answers."""
-        if self.group_edits is None:
-            return 0, "", ""
-        key = ("dscl", ".", "-read", "/Groups/admin", "GroupMembership")
-        members = self.state[key].split()[1:]
-        name = args[4]
-        if self.group_edits == "fail":
-            return 64, "", "Record was not found.\n"
-        if args[3] == "-a" and name not in members:
-            members.append(name)
-        elif args[3] == "-d" and self.group_edits != "sticky":
-            members = [m for m in members if m != name]
-        for table in (self.state, self.after):
-            table[key] = "GroupMembership: " + " ".join(members) + "\n"
-        return 0, "", ""
-
-    def converse(self, tool, args, answers, timeout=None):
-        name, password = args[-1], answers[0][1]
-        self.calls.append([tool] + args)
-        self.stdin.append(None)  # the password went to the terminal, not to stdin
-        ok = self.passwords.get(name) == password
-        out = "" if ok else ("Authentication for node /Local/Default failed. (-14090, eDSAuthFailed)\n"
-                             "<dscl_cmd> DS Error: -14090 (eDSAuthFailed)\n")
-        return _runner.Result(["/usr/bin/dscl"] + args, 0 if ok else 255, out, "")
+def auth(name, password=None):
+    return "dscl", ["/Local/Default", "-authonly", name], [password or name + "-secret"]
 
 
-def run(monkeypatch, capsys, args, fake, check=False, diff=False):
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", fake.run_command)
-    monkeypatch.setattr(_runner.Runner, "converse", fake.converse)
-    monkeypatch.setattr(_runner.os.path, "exists", lambda path: True)
-    full = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(full):
-        with pytest.raises(SystemExit):
-            secure_token.main()
-    return json.loads(capsys.readouterr().out)
+def token(name, password=None, admin="alice", admin_password="alice-secret", verb="-secureTokenOn"):
+    """sysadminctl reads the administrator's password, then the user's, on stdin (mkuser's order)."""
+    return ("sysadminctl", [verb, name, "-password", "-", "-adminUser", admin, "-adminPassword", "-"],
+            "%s\n%s\n" % (admin_password, password or name + "-secret"))
 
 
-PASSWORDS = {"alice": "alice-secret", "bob": "bob-secret"}
+def group(flag, name):
+    return "dseditgroup", ["-o", "edit", flag, name, "-t", "user", "admin"], None
 
 
-def tools(fake):
-    return [c[0] + " " + c[1] for c in fake.calls if c[0] in ("sysadminctl", "dseditgroup", "dscl") and
-            c[1] in ("-secureTokenOn", "-secureTokenOff", "-o", "/Local/Default")]
+PREBOOT = ("diskutil", ["apfs", "updatePreboot", "/"], None)
+NO_TAKE = fault("sysadminctl", "-secureTokenOn", rc=0, out="", err=DONE)  # exit 0 whatever happened, as the tool
 
 
-def test_grant_checks_passwords_grants_verifies_and_updates_preboot(monkeypatch, capsys):
-    fake = FakeMac(HEALTHY, GRANTED, PASSWORDS)
-    result = run(monkeypatch, capsys, ARGS, fake, diff=True)
-    assert result["changed"] and result["secure_token"] and result["preboot_updated"]
-    assert result["diff"] == {"before": {"secure_token": False}, "after": {"secure_token": True}}
-    assert tools(fake) == ["dscl /Local/Default", "dscl /Local/Default", "sysadminctl -secureTokenOn"]
-    grant = fake.calls.index(next(c for c in fake.calls if c[0] == "sysadminctl"))
-    assert fake.stdin[grant] == "alice-secret\nbob-secret\n"  # mkuser's order, on stdin
-    assert not any("secret" in " ".join(c) for c in fake.calls)  # never on argv
+def sysadminctl_says(err):
+    return fault("sysadminctl", "-secureTokenOn", rc=0, out="", err=err)
 
 
-def test_check_mode_checks_passwords_and_changes_nothing(monkeypatch, capsys):
-    fake = FakeMac(HEALTHY, GRANTED, PASSWORDS)
-    result = run(monkeypatch, capsys, ARGS, fake, check=True)
-    assert result["changed"] and result["volume_owner"] is None
-    assert tools(fake) == ["dscl /Local/Default", "dscl /Local/Default"]
-
-
-def test_already_holding_a_token_changes_nothing(monkeypatch, capsys):
-    fake = FakeMac(GRANTED, GRANTED, PASSWORDS)
-    result = run(monkeypatch, capsys, ARGS, fake)
-    assert result["changed"] is False and tools(fake) == []
-
-
-@pytest.mark.parametrize("fake,message", [
-    (FakeMac(HEALTHY, HEALTHY, PASSWORDS, takes=False), "the change did not take"),
-    (FakeMac(HEALTHY, GRANTED, PASSWORDS, takes=False, sysadminctl_err="2026-01-01 00:00:00.000 sysadminctl[1:2] "
-             "### Error:-14090 File:/x/DSAuthenticator.m Line:94\n"), "could not authenticate alice"),
-    (FakeMac(HEALTHY, GRANTED, PASSWORDS, takes=False,
-             sysadminctl_err="Operation is not permitted without secure token unlock.\n"),
+# ---- one account ---------------------------------------------------------------------------------------------------
+ROWS = [
+    # id, Mac, faults, args, check mode, acts, result, failure message
+    ("grant: checks both passwords, grants, verifies, updates preboot", HEALTHY_STATE, [], ARGS, False,
+     [auth("bob"), auth("alice"), token("bob"), PREBOOT],
+     {"changed": True, "secure_token": True, "preboot_updated": True,
+      "diff": {"before": {"secure_token": False}, "after": {"secure_token": True}}}, None),
+    ("check mode checks the passwords and changes nothing", HEALTHY_STATE, [], ARGS, True,
+     [auth("bob"), auth("alice")], {"changed": True, "volume_owner": None}, None),
+    ("already holding a token changes nothing", GRANTED_STATE, [], ARGS, False, [], {"changed": False}, None),
+    ("a grant that does not take", HEALTHY_STATE, [NO_TAKE], ARGS, False,
+     [auth("bob"), auth("alice"), token("bob")], {}, "the change did not take"),
+    ("sysadminctl could not authenticate", HEALTHY_STATE, [sysadminctl_says(
+        "2026-01-01 00:00:00.000 sysadminctl[1:2] ### Error:-14090 File:/x/DSAuthenticator.m Line:94\n")], ARGS, False,
+     None, {}, "could not authenticate alice"),
+    ("sysadminctl needs a secure token unlock", HEALTHY_STATE, [sysadminctl_says(
+        "Operation is not permitted without secure token unlock.\n")], ARGS, False, None, {},
      "needs a secure token unlock"),
-    (FakeMac(HEALTHY, GRANTED, PASSWORDS, takes=False, sysadminctl_err="x errAuthorizationInteractionNotAllowed x\n"),
-     "authorizationdb is hardened"),
-    (FakeMac(HEALTHY, GRANTED, {"alice": "alice-secret", "bob": "other"}), "the password given for bob is wrong"),
-    (FakeMac(HEALTHY, GRANTED, {"alice": "other", "bob": "bob-secret"}), "the password given for alice is wrong"),
-    (FakeMac(HEALTHY, GRANTED, PASSWORDS, preboot="UpdatePreboot: ... overall error=(ZeroMeansSuccess)=22\n"),
-     "updatePreboot / did not report success"),
-])
-def test_failures(monkeypatch, capsys, fake, message):
-    result = run(monkeypatch, capsys, ARGS, fake)
-    assert result["failed"] and message in result["msg"]
+    ("hardened authorizationdb", HEALTHY_STATE, [sysadminctl_says("x errAuthorizationInteractionNotAllowed x\n")],
+     ARGS, False, None, {}, "authorizationdb is hardened"),
+    ("wrong user password", users_of(HEALTHY_STATE, bob={"password": "other"}), [], ARGS, False, [auth("bob")], {},
+     "the password given for bob is wrong"),
+    ("wrong admin password", users_of(HEALTHY_STATE, alice={"password": "other"}), [], ARGS, False,
+     [auth("bob"), auth("alice")], {}, "the password given for alice is wrong"),
+    ("updatePreboot fails", HEALTHY_STATE, [fault("diskutil", "updatePreboot", rc=0, err="", out=(
+        "UpdatePreboot: ... overall error=(ZeroMeansSuccess)=22\n"))], ARGS, False,
+     [auth("bob"), auth("alice"), token("bob"), PREBOOT], {}, "updatePreboot / did not report success"),
+    ("promotion is undone even when the grant fails", GRANTOR_NOT_ADMIN, [NO_TAKE], PROMOTE, False,
+     [auth("bob"), auth("alice"), group("-a", "alice"), token("bob"), group("-d", "alice")], {},
+     "the change did not take"),
+    ("removal needs the user's password", GRANTED_STATE, [],
+     {"user": "bob", "state": "absent", "admin_user": "alice", "admin_password": "alice-secret"}, False, [], {},
+     "user_password is required to remove"),
+    ("the last administrator holding a token is not removed", GRANTED_STATE, [],
+     {"user": "alice", "state": "absent", "user_password": "alice-secret", "admin_user": "alice",
+      "admin_password": "alice-secret"}, False, [], {}, "last administrator holding a secure token"),
+    ("removal", GRANTED_STATE, [], dict(ARGS, state="absent"), False,
+     [auth("alice"), token("bob", verb="-secureTokenOff")],
+     {"changed": True, "secure_token": False}, None),
+    ("a failed promotion changes nothing else", GRANTOR_NOT_ADMIN,
+     [fault("dseditgroup", "-a", rc=64, out="", err="Record was not found.\n")], PROMOTE, False,
+     [auth("bob"), auth("alice"), group("-a", "alice")], {}, "admin group is as it was"),
+    ("a demotion that does not take fails naming the fix", GRANTOR_NOT_ADMIN,
+     [fault("dseditgroup", "-d", rc=0, out="", err="")], PROMOTE, False,
+     [auth("bob"), auth("alice"), group("-a", "alice"), token("bob"), group("-d", "alice")], {},
+     "could not be removed again"),
+]
 
 
-def test_promotion_is_undone_even_when_the_grant_fails(monkeypatch, capsys):
-    before = dict(HEALTHY)
-    before[("dscl", ".", "-read", "/Groups/admin", "GroupMembership")] = "GroupMembership: root bob\n"
-    fake = FakeMac(before, before, PASSWORDS, takes=False)
-    args = {"user": "bob", "user_password": "bob-secret", "admin_user": "alice", "admin_password": "alice-secret",
-            "promote_grantor": True}
-    result = run(monkeypatch, capsys, args, fake)
-    assert result["failed"] and "the change did not take" in result["msg"]
-    edits = [c for c in fake.calls if c[0] == "dseditgroup"]
-    assert edits == [["dseditgroup", "-o", "edit", "-a", "alice", "-t", "user", "admin"],
-                     ["dseditgroup", "-o", "edit", "-d", "alice", "-t", "user", "admin"]]
+@pytest.mark.parametrize("mac,faults,args,check,acts,result,message", [r[1:] for r in ROWS], ids=[r[0] for r in ROWS])
+def test_secure_token_table(harness, mac, faults, args, check, acts, result, message):
+    mac = harness.sim(mac, faults)
+    outcome = harness.run(secure_token, args, mac, check=check, diff=True)
+    expect(outcome, mac, result, message, acts)
 
 
-def test_removal_needs_the_users_password_and_refuses_the_last_admin(monkeypatch, capsys):
-    fake = FakeMac(GRANTED, HEALTHY, PASSWORDS)
-    result = run(monkeypatch, capsys, {"user": "bob", "state": "absent", "admin_user": "alice",
-                                       "admin_password": "alice-secret"}, fake)
-    assert result["failed"] and "user_password is required to remove" in result["msg"]
-    result = run(monkeypatch, capsys, {"user": "alice", "state": "absent", "user_password": "alice-secret",
-                                       "admin_user": "alice", "admin_password": "alice-secret"}, fake)
-    assert result["failed"] and "last administrator holding a secure token" in result["msg"]
-    fake = FakeMac(GRANTED, HEALTHY, PASSWORDS)
-    result = run(monkeypatch, capsys, dict(ARGS, state="absent"), fake)
-    assert result["changed"] and result["secure_token"] is False
-    assert "sysadminctl -secureTokenOff" in tools(fake)
+def test_the_demotion_failure_names_the_command_to_run(harness):
+    mac = harness.sim(GRANTOR_NOT_ADMIN, [fault("dseditgroup", "-d", rc=0, out="", err="")])
+    outcome = harness.run(secure_token, PROMOTE, mac)
+    assert "dseditgroup -o edit -d alice -t user admin" in outcome["msg"]
 
 
-ADMIN_READ = ("dscl", ".", "-read", "/Groups/admin", "GroupMembership")
-PROMOTE = {"user": "bob", "user_password": "bob-secret", "admin_user": "alice", "admin_password": "alice-secret",
-           "promote_grantor": True}
+def test_a_removal_that_is_done_leaves_the_token_off(harness):
+    mac = harness.sim(GRANTED_STATE)
+    harness.run(secure_token, dict(ARGS, state="absent"), mac)
+    assert not [u for u in mac.state()["users"] if u["name"] == "bob"][0]["secure_token"]
 
 
 REPLIES = ["", "\n", "GroupMembership:\n", "garbage\n", "GroupMembership: alice bob\n", "RecordName: admin\n"]
 
 
-def _grantor_not_admin():
-    """A Mac where alice holds a token but is not in admin, so promote_grantor adds her for the grant."""
-    before = dict(HEALTHY)
-    before[ADMIN_READ] = "GroupMembership: root bob\n"
-    return FakeMac(before, GRANTED, PASSWORDS)
-
-
 @pytest.mark.parametrize("reply", REPLIES, ids=["empty", "blank", "no-members", "garbage", "no-root", "no-key"])
-def test_an_unreadable_admin_group_fails_and_no_membership_changes(monkeypatch, capsys, reply):
+def test_an_unreadable_admin_group_fails_and_no_membership_changes(harness, reply):
     """Defect 1: an admin group read that lists nothing recognisable is a failed read, never 'not an admin'."""
-    before = dict(HEALTHY)
-    before[ADMIN_READ] = reply
-    fake = FakeMac(before, GRANTED, PASSWORDS)
-    result = run(monkeypatch, capsys, PROMOTE, fake)
+    mac = harness.sim(HEALTHY_STATE, [fault(*ADMIN_READ, rc=0, out=reply, err="")])
+    result = harness.run(secure_token, PROMOTE, mac)
     assert result["failed"] and "/Groups/admin" in " ".join(result.get("cmd") or []) + result["msg"]
-    assert [c for c in fake.calls if c[0] in ("dseditgroup", "sysadminctl")] == []
+    assert mac.find("dseditgroup") == [] and mac.find("sysadminctl") == []
 
 
-def test_an_administrator_is_never_removed_from_admin(monkeypatch, capsys):
+def test_an_administrator_is_never_removed_from_admin(harness):
     """Defect 1: the grantor is an administrator after all (a second read says so): the group is left alone."""
-    fake = _grantor_not_admin()
-    reads = {"n": 0}
-    real = fake.run_command
-
-    def flapping(*call, **kwargs):  # set on the class by run(): the module comes first
-        args = call[-1]
-        if tuple(args[1:]) == ADMIN_READ[1:]:
-            reads["n"] += 1
-            if reads["n"] > 1:  # the module's own re-read before promoting: alice is an admin
-                return 0, "GroupMembership: root alice bob\n", ""
-        return real(args, **kwargs)
-
-    fake.run_command = flapping
-    result = run(monkeypatch, capsys, PROMOTE, fake)
+    mac = harness.sim(GRANTOR_NOT_ADMIN, [fault(*ADMIN_READ, skip=1, rc=0, out="GroupMembership: root alice bob\n",
+                                                err="")])
+    result = harness.run(secure_token, PROMOTE, mac)
     assert result["failed"] and "left alone" in result["msg"]
-    assert [c for c in fake.calls if c[0] in ("dseditgroup", "sysadminctl")] == []
+    assert mac.find("dseditgroup") == [] and mac.find("sysadminctl") == []
 
 
-def test_promotion_removed_only_when_this_run_added_it_and_proven(monkeypatch, capsys):
-    fake = _grantor_not_admin()
-    result = run(monkeypatch, capsys, PROMOTE, fake)
+def test_promotion_removed_only_when_this_run_added_it_and_proven(harness):
+    mac = harness.sim(GRANTOR_NOT_ADMIN)
+    result = harness.run(secure_token, PROMOTE, mac)
     assert not result.get("failed"), result.get("msg")
-    assert result["promoted"] is True and fake.state[ADMIN_READ] == "GroupMembership: root bob\n"
-    reads = [i for i, c in enumerate(fake.calls) if tuple(c[1:]) == ADMIN_READ[1:]]
-    edits = [i for i, c in enumerate(fake.calls) if c[0] == "dseditgroup"]
+    admins = dict((u["name"], u["admin"]) for u in mac.state()["users"])
+    assert result["promoted"] is True and admins == {"alice": False, "bob": True}
+    reads = [i for i, c in enumerate(mac.calls) if c.tool == "dscl" and "/Groups/admin" in c.argv]
+    edits = [i for i, c in enumerate(mac.calls) if c.tool == "dseditgroup"]
     assert len(edits) == 2 and any(edits[0] < r < edits[1] for r in reads) and reads[-1] > edits[1]
 
 
-def test_a_demotion_that_does_not_take_fails_the_task_naming_the_fix(monkeypatch, capsys):
-    fake = _grantor_not_admin()
-    fake.group_edits = "sticky"
-    result = run(monkeypatch, capsys, PROMOTE, fake)
-    assert result["failed"] and "could not be removed again" in result["msg"]
-    assert "dseditgroup -o edit -d alice -t user admin" in result["msg"]
-
-
-def test_a_failed_promotion_changes_nothing_else(monkeypatch, capsys):
-    fake = _grantor_not_admin()
-    fake.group_edits = "fail"
-    result = run(monkeypatch, capsys, PROMOTE, fake)
-    assert result["failed"] and "admin group is as it was" in result["msg"]
-    assert [c for c in fake.calls if c[0] == "sysadminctl"] == []
-
-
 # --- users: one task for several accounts, one read before and one after -----------------------------------------
-
-CAROL = "1C2D3E4F-0000-4000-8000-0000000001F7"
-
-
-def _with_carol(table, carol_token):
-    out = dict(table)
-    bob_token = ";SecureToken;" in table[("dscl", ".", "-readall", "/Users")].split("RecordName: bob")[0].rsplit(
-        "AuthenticationAuthority:", 1)[-1]
-    holders = [(ALICE, True), (BOB, bob_token), (CAROL, carol_token)]
-    out[("diskutil", "apfs", "listCryptoUsers", "/")] = crypto(
-        *[(uuid, "Local Open Directory User", True) for uuid, holds in holders if holds])
-    out[("dscl", ".", "-readall", "/Users")] = "\n-\n".join([
-        record("alice", 501, ALICE, "Alice", [SHADOW, ";SecureToken;"]),
-        record("bob", 502, BOB, "Bob", [SHADOW] + ([";SecureToken;"] if bob_token else [])),
-        record("carol", 503, CAROL, "Carol", [SHADOW] + ([";SecureToken;"] if carol_token else []))]) + "\n"
-    out[("ls", "-1", "/Users")] = "Shared\nalice\nbob\ncarol\n"
-    out[("fdesetup", "list")] = "".join("%s,%s\n" % (n, u) for n, u, holds in
-                                        (("alice", ALICE, True), ("bob", BOB, bob_token), ("carol", CAROL, carol_token))
-                                        if holds)
-    return out
-
-
-BEFORE3, AFTER3 = _with_carol(HEALTHY, False), _with_carol(GRANTED, True)
-PASSWORDS3 = dict(PASSWORDS, carol="carol-secret")
+BEFORE3 = WITH_CAROL
+AFTER3 = holding(WITH_CAROL, "bob", "carol")
 BATCH = {"users": ["bob", "carol"], "user_passwords": {"bob": "bob-secret", "carol": "carol-secret"},
          "admin_user": "alice", "admin_password": "alice-secret"}
 
 
-def reads(fake):
-    return [c for c in fake.calls if c[:3] == ["dscl", ".", "-readall"]]
+def readalls(mac):
+    return mac.reads("-readall")
 
 
-def test_users_are_granted_in_one_task_with_one_read_before_and_one_after(monkeypatch, capsys):
-    fake = FakeMac(BEFORE3, AFTER3, PASSWORDS3)
-    result = run(monkeypatch, capsys, BATCH, fake, diff=True)
+def test_users_are_granted_in_one_task_with_one_read_before_and_one_after(harness):
+    mac = harness.sim(BEFORE3)
+    result = harness.run(secure_token, BATCH, mac, diff=True)
     assert result["changed"] and result["preboot_updated"] and not result.get("failed")
     assert [(e["user"], e["changed"], e["secure_token"], e["error"]) for e in result["users"]] == [
         ("bob", True, True, None), ("carol", True, True, None)]
-    assert len(reads(fake)) == 2  # the Mac is read once before and once after, not per account
-    assert tools(fake) == ["dscl /Local/Default"] * 3 + ["sysadminctl -secureTokenOn"] * 2
-    assert [c for c in fake.calls if c[:2] == ["diskutil", "apfs"] and c[2] == "updatePreboot"] == [
-        ["diskutil", "apfs", "updatePreboot", "/"]]  # once for the batch
-    stdin = [fake.stdin[i] for i, c in enumerate(fake.calls) if c[0] == "sysadminctl"]
-    assert stdin == ["alice-secret\nbob-secret\n", "alice-secret\ncarol-secret\n"]
-    assert not any("secret" in " ".join(c) for c in fake.calls)
+    assert len(readalls(mac)) == 2  # the Mac is read once before and once after, not per account
+    # passwords checked, then one grant each (the secrets on stdin), then one preboot update for the batch
+    assert mac.acts() == [auth("alice"), auth("bob"), auth("carol"), token("bob"), token("carol"), PREBOOT]
     assert result["diff"]["before"] == {"bob": {"secure_token": False}, "carol": {"secure_token": False}}
     assert result["diff"]["after"] == {"bob": {"secure_token": True}, "carol": {"secure_token": True}}
 
 
-def test_one_wrong_password_leaves_that_account_and_grants_the_others(monkeypatch, capsys):
-    fake = FakeMac(BEFORE3, _with_carol(GRANTED, False), dict(PASSWORDS3, carol="not-this"))
-    result = run(monkeypatch, capsys, BATCH, fake)
+def test_one_wrong_password_leaves_that_account_and_grants_the_others(harness):
+    mac = harness.sim(users_of(BEFORE3, carol={"password": "not-this"}))
+    result = harness.run(secure_token, BATCH, mac)
     assert result["failed"] and result["changed"] and "1 of 2 accounts got no secure token" in result["msg"]
     entries = dict((e["user"], e) for e in result["users"])
     assert entries["bob"]["changed"] and entries["bob"]["error"] is None
     assert "password given for carol is wrong" in entries["carol"]["error"] and not entries["carol"]["changed"]
-    assert tools(fake).count("sysadminctl -secureTokenOn") == 1
+    assert len(mac.find("sysadminctl", "-secureTokenOn")) == 1
     assert "not-this" not in json.dumps(result) and "carol-secret" not in json.dumps(result)
 
 
-def test_a_grant_that_does_not_take_is_reported_for_that_account(monkeypatch, capsys):
-    fake = FakeMac(BEFORE3, _with_carol(GRANTED, False), PASSWORDS3)  # carol's grant is silently lost
-    result = run(monkeypatch, capsys, BATCH, fake)
+def test_a_grant_that_does_not_take_is_reported_for_that_account(harness):
+    mac = harness.sim(BEFORE3, [fault("sysadminctl", "-secureTokenOn", "carol", rc=0, out="", err=DONE)])
+    result = harness.run(secure_token, BATCH, mac)
     entries = dict((e["user"], e) for e in result["users"])
     assert result["failed"] and entries["bob"]["changed"] and "the change did not take" in entries["carol"]["error"]
 
 
-@pytest.mark.parametrize("before,changed,calls", [
-    (BEFORE3, True, ["dscl /Local/Default"] * 3),  # check mode: passwords checked, nothing granted
+@pytest.mark.parametrize("before,changed,acts", [
+    (BEFORE3, True, [auth("alice"), auth("bob"), auth("carol")]),  # check mode: passwords checked, nothing granted
     (AFTER3, False, []),  # both hold one already: nothing to check or change
 ])
-def test_users_in_check_mode_and_when_nothing_is_to_do(monkeypatch, capsys, before, changed, calls):
-    fake = FakeMac(before, AFTER3, PASSWORDS3)
-    result = run(monkeypatch, capsys, BATCH, fake, check=True)
-    assert result["changed"] is changed and tools(fake) == calls and len(reads(fake)) == 1
+def test_users_in_check_mode_and_when_nothing_is_to_do(harness, before, changed, acts):
+    mac = harness.sim(before)
+    result = harness.run(secure_token, BATCH, mac, check=True)
+    assert result["changed"] is changed and mac.acts() == acts and len(readalls(mac)) == 1
     assert all(e["secure_token"] for e in result["users"])
 
 
@@ -327,16 +204,16 @@ def test_users_in_check_mode_and_when_nothing_is_to_do(monkeypatch, capsys, befo
     (dict(BATCH, state="absent"), "users grants tokens (state=present)"),
     (dict(BATCH, user="bob"), "mutually exclusive"),
 ])
-def test_users_bad_input_is_named(monkeypatch, capsys, args, message):
-    fake = FakeMac(BEFORE3, AFTER3, PASSWORDS3)
-    result = run(monkeypatch, capsys, args, fake)
+def test_users_bad_input_is_named(harness, args, message):
+    mac = harness.sim(BEFORE3)
+    result = harness.run(secure_token, args, mac)
     assert result["failed"] and message in (result["msg"] + json.dumps(result.get("users"))), result
-    assert "sysadminctl" not in [c[0] for c in fake.calls]
+    assert mac.find("sysadminctl") == []
 
 
-def test_an_account_that_is_not_there_is_named_and_the_others_are_granted(monkeypatch, capsys):
-    fake = FakeMac(BEFORE3, _with_carol(GRANTED, False), PASSWORDS3)
-    result = run(monkeypatch, capsys, dict(BATCH, users=["bob", "nobody"],
-                                           user_passwords={"bob": "bob-secret", "nobody": "x"}), fake)
+def test_an_account_that_is_not_there_is_named_and_the_others_are_granted(harness):
+    mac = harness.sim(BEFORE3)
+    result = harness.run(secure_token, dict(BATCH, users=["bob", "nobody"],
+                                            user_passwords={"bob": "bob-secret", "nobody": "x"}), mac)
     entries = dict((e["user"], e) for e in result["users"])
     assert result["failed"] and entries["bob"]["changed"] and "no account named nobody" in entries["nobody"]["error"]

@@ -20,9 +20,11 @@ MARKER = "Adhoc-Marker-Pw-7731"
 def test_scrub_masks_secret_keys_at_any_depth_and_nothing_else():
     ds = {"action": "x", "args": {"user": "bob", "user_password": "a", "users": [{"name": "n", "password": "b"}],
                                   "recovery_key": "K", "escrow_dir": "/e", "verify_credentials": [
-                                      {"user": "u", "password": "c", "source": "s"}], "timeout": 5}}
+                                      {"user": "u", "password": "c", "source": "s"}], "timeout": 5,
+                                  "user_passwords": {"bob": "d", "carol": {"nested": "e"}}}}
     scrub(ds)
     args = ds["args"]
+    assert args["user_passwords"] == {"bob": MASK, "carol": {"nested": MASK}}
     assert args["user_password"] == args["users"][0]["password"] == args["recovery_key"] == MASK
     assert args["verify_credentials"][0]["password"] == MASK and args["verify_credentials"][0]["user"] == "u"
     assert args["user"] == "bob" and args["escrow_dir"] == "/e" and args["timeout"] == 5
@@ -30,6 +32,8 @@ def test_scrub_masks_secret_keys_at_any_depth_and_nothing_else():
 
 @pytest.mark.parametrize("module,args", [
     ("macops.tokens.secure_token", "user=bob user_password=%s admin_user=alice admin_password=%s" % (MARKER, MARKER)),
+    # A dict of passwords, first: the report cuts the quoted task short.
+    ("macops.tokens.secure_token", '{"user_passwords": {"bob": "%s"}, "users": ["bob"]}' % MARKER),
     ("macops.tokens.filevault", "user=alice password=%s escrow_dir=/nonexistent" % MARKER),  # fails in its plugin
     ("macops.tokens.filevault_recovery_key", "user=alice password=%s escrow_dir=/nonexistent" % MARKER),
     ("macops.tokens.bootstrap_token", "admin_user=alice admin_password=%s" % MARKER),
