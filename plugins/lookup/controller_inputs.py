@@ -12,9 +12,9 @@ description:
   - Checks, on the controller and without changing anything, the inputs a run needs there before it touches any Mac,
     and returns one message per problem, naming the variable and what to do; an empty list when all is well.
   - O(report_dir) (optional) must be an absolute path to a directory the controller's user can write, or one it can
-    create. O(escrow_dir) (with O(escrow)) must be an existing, writable, absolute directory; O(vault) asks for a
-    vault password to encrypt recovery keys with (C(--vault-password-file), C(--vault-id),
-    C(ANSIBLE_VAULT_PASSWORD_FILE) or an AWX vault credential).
+    create. O(escrow_dir) (with O(escrow)) must be an existing, writable, absolute directory, checked as the
+    escrowing tasks check it (the same messages); O(vault) asks for a vault password to encrypt recovery keys with
+    (C(--vault-password-file), C(--vault-id), C(ANSIBLE_VAULT_PASSWORD_FILE) or an AWX vault credential).
   - Messages hold paths and variable names, never a secret.
 author:
   - macops.tokens maintainers (@macops)
@@ -67,7 +67,7 @@ import os
 
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.macops.tokens.plugins.plugin_utils._escrow import vault_secrets
+from ansible_collections.macops.tokens.plugins.plugin_utils._escrow import NO_VAULT_PASSWORD, dir_problem, vault_secrets
 
 
 def _writable_dir(path):
@@ -96,31 +96,14 @@ def report_dir_problems(path, name):
     return []
 
 
-def escrow_dir_problems(path, name):
-    if not path:
-        return ["%s is not set: give a persistent directory on the controller for the recovery keys (under AWX, a "
-                "persistent volume mounted into the execution environment); there is no default on purpose" % name]
-    if not os.path.isabs(path):
-        return ["%s must be an absolute path on the controller (got %s)" % (name, path)]
-    if not os.path.isdir(path):
-        return ["%s %s does not exist on the controller (or is not a directory): create it (mode 0700, on storage "
-                "that outlives this run) and run again" % (name, path)]
-    if not _writable_dir(path):
-        return ["%s %s is not writable by the controller's user: fix its permissions" % (name, path)]
-    return []
-
-
-VAULT_MESSAGE = ("no vault password was given, and recovery keys are escrowed vault-encrypted: run with "
-                 "--vault-password-file or --vault-id, set ANSIBLE_VAULT_PASSWORD_FILE, or attach a vault credential "
-                 "to the AWX job template")
-
-
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
         problems = report_dir_problems(self.get_option("report_dir") or "", self.get_option("report_var"))
         if self.get_option("escrow"):
-            problems += escrow_dir_problems(self.get_option("escrow_dir") or "", self.get_option("escrow_var"))
+            # The same words as the escrowing tasks would fail with, later, on a Mac.
+            problem = dir_problem(self.get_option("escrow_dir") or "", self.get_option("escrow_var"))
+            problems += [problem] if problem else []
         if self.get_option("vault") and not vault_secrets(self._loader):
-            problems.append(VAULT_MESSAGE)
+            problems.append(NO_VAULT_PASSWORD)
         return problems

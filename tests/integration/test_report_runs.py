@@ -145,14 +145,30 @@ def test_audit_in_three_parallel_slices_merges_into_the_report_of_one_run_and_ha
 
 
 def test_a_mac_that_cannot_be_read_fails_the_audit_only_when_asked(report_fleet):
-    extra = {"macops_hosts": "no-python:no-token", "macops_report_dir": str(report_fleet.work / "strict"),
-             "macops_fail_unmanageable": True}
-    code, log = report_fleet.playbook("audit.yml", "strict.log", extra)
-    assert code == 2, log[-3000:]
-    assert "fatal: [no-python]" in log and "not read: no working Python" in log and "fatal: [no-token]" not in log
-    report = json.loads((report_fleet.work / "strict" / "fleet-report.json").read_text())
-    # the report is written before the Mac is failed
-    assert {m["host"] for m in report["macs"]} == {"no-python", "no-token"}
+    # A Mac nobody answers for (a closed port): unreachable, as a Mac that is off or away is.
+    gone = report_fleet.work / "gone.yml"
+    gone.write_text(yaml.safe_dump({"all": {"children": {"macs": {"hosts": {"gone": {
+        "ansible_host": "127.0.0.1", "ansible_port": 1, "ansible_user": "nobody"}}}}}}))
+    for strict in (False, True):
+        report_dir = report_fleet.work / ("strict" if strict else "lenient")
+        extra = {"macops_hosts": "no-python:no-token:gone", "macops_report_dir": str(report_dir),
+                 **({"macops_fail_unmanageable": True} if strict else {})}
+        code, log = report_fleet.playbook("audit.yml", f"unmanageable-{strict}.log", extra, "-i", str(gone))
+        report = {m["host"]: m for m in json.loads((report_dir / "fleet-report.json").read_text())["macs"]}
+        # Either way every Mac is in the report, the two that cannot be read with the reason, before any fails.
+        assert set(report) == {"no-python", "no-token", "gone"}, log[-3000:]
+        assert "no working Python" in report["no-python"]["error"] and report["no-token"]["error"] is None
+        assert report["gone"]["error"].startswith("unreachable over SSH") and report["gone"]["status"] == (
+            "unreachable or failed")
+        assert "Not read: gone: unreachable over SSH" in log and "Not read: no-python: " in log
+        if not strict:
+            assert code == 0, log[-3000:]
+            recap = log.split("PLAY RECAP")[1]
+            assert recap.count("failed=0") == 4 and "unreachable=0" in recap.split("gone")[1].splitlines()[0], recap
+        else:
+            assert code == 2, log[-3000:]
+            assert "fatal: [no-python]" in log and "not read: no working Python" in log
+            assert "fatal: [gone]" in log and "fatal: [no-token]" not in log
 
 
 def test_check_mode_fails_when_a_step_fails_and_not_for_what_is_only_left(report_fleet):
@@ -190,7 +206,7 @@ def test_bad_controller_inputs_stop_the_run_before_any_mac_is_touched(report_fle
         inventory = plain / "hosts.yml"
         shutil.copy(report_fleet.inventory, inventory)
         env = {"ANSIBLE_VAULT_PASSWORD_FILE": None}
-        expect = "no vault password was given"
+        expect = "escrowing recovery keys needs a vault password to encrypt them with, and none was given"
     else:
         (report_fleet.work / "a-file").write_text("")
         extra["macops_report_dir"] = str(report_fleet.work / "a-file")
