@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.macops.tokens.plugins.plugin_utils import _ledger
 from ansible_collections.macops.tokens.plugins.plugin_utils._redact import redact_task_source
 from ansible_collections.macops.tokens.plugins.plugin_utils._escrow import (
     execute_quietly, Escrow, EscrowError, escrow_new_key, escrow_path, fingerprint)
@@ -28,6 +29,9 @@ class ActionModule(ActionBase):
         if args.get("confirm_pending") is not None:
             return dict(result, failed=True, msg="confirm_pending is for the collection's own action plugins; remove "
                                                  "it from the task")
+        if args.get("revealed") is not None:
+            return dict(result, failed=True, msg="revealed is filled in from the escrow's ledger by the action plugin; "
+                                                 "remove it from the task")
         if args.get("recovery_key") is not None:
             return dict(result, failed=True, msg="recovery_key is filled in from escrow_dir by the action plugin; "
                                                  "remove it from the task")
@@ -36,10 +40,13 @@ class ActionModule(ActionBase):
         try:
             escrow.check()
             current = escrow.read(host)
-        except EscrowError as exc:
+            used = current and _ledger.revealed(escrow.dir, host, fingerprint(current["recovery_key"]))
+        except (EscrowError, _ledger.LedgerError) as exc:
             return dict(result, failed=True, changed=False, escrowed=False, msg=str(exc))
         if current:
             args["recovery_key"] = current["recovery_key"]
+        if used:
+            args["revealed"] = _ledger.describe(used)
         module_result = execute_quietly(self, "macops.tokens.filevault_recovery_key", args, task_vars)
         result.update(module_result)
         if "recovery_key" in result:

@@ -11,8 +11,8 @@ version_added: 0.2.0
 description:
   - From the registered result of M(macops.tokens.filevault_recovery_key) run in check mode - V(collect) (an
     interrupted run of this collection left its key on the Mac), V(valid) (the escrowed key unlocks the Mac),
-    V(rotate) (allowed - opted in, or the key this collection made was lost) or V(left) (someone else may hold the
-    key, so rotating it is opt-in).
+    V(rotate) (allowed - opted in, the key this collection made was lost, or the escrowed key was revealed and is
+    rotated after use) or V(left) (someone else may hold the key, so rotating it is opt-in).
 author:
   - macops.tokens maintainers (@macops)
 options:

@@ -203,11 +203,12 @@ def filevault_plan(model: dict, admin: Optional[str] = None, have_password: bool
 def key_action(key_check: dict, rotate_unescrowed: bool = False) -> str:
     """What to do with an encrypted Mac's recovery key after the check: ``collect`` (an interrupted run of this
     collection left its key on the Mac), ``valid`` (the escrowed key unlocks the Mac), ``rotate`` (allowed: opted in,
-    or the key this collection made was lost) or ``left`` (someone else may hold the key: rotation is opt-in)."""
+    the key this collection made was lost, or the escrowed key was revealed and the check would rotate it) or
+    ``left`` (someone else may hold the key: rotation is opt-in)."""
     if key_check.get("collected_pending"):
         return "collect"
     if key_check.get("valid") is True:
-        return "valid"
+        return "rotate" if key_check.get("revealed") and key_check.get("actions") else "valid"
     if rotate_unescrowed or key_check.get("pending"):
         return "rotate"
     return "left"
@@ -249,8 +250,9 @@ def filevault_outcomes(model: dict, plan: dict, admin: Optional[str] = None, ena
             out.append(_outcome(FV_STEP, "changed", "%s the recovery key an interrupted run left on the Mac"
                                 % ("would escrow" if check_mode else "escrowed")))
         elif action == "rotate":
-            out.append(_outcome(FV_STEP, "changed", "%s the recovery key and escrowed it (%s)"
-                                % ("would rotate" if check_mode else "rotated", key_check.get("reason"))))
+            out.append(_outcome(FV_STEP, "changed", "%s (%s)" % (
+                "would rotate the recovery key and escrow it" if check_mode
+                else "rotated the recovery key and escrowed it", key_check.get("reason"))))
         elif action == "left":
             out.append(_outcome(FV_STEP, "left", "FileVault is on but no valid recovery key is escrowed here (%s)"
                                 % key_check.get("reason"),

@@ -67,6 +67,21 @@ options:
       - For the collection's action plugins only, with O(validate_only=true) - the fingerprint of the key the
         controller has escrowed and validated; the copy the Mac keeps of that key for the handshake is removed.
     type: str
+  rotate_revealed:
+    description:
+      - Rotate a valid escrowed key once it has been revealed (the escrow's ledger, C(ledger.jsonl), has a
+        C(revealed) entry for it; see the P(macops.tokens.recovery_key#lookup) lookup and the C(reveal_key.yml)
+        playbook). The new key is escrowed and validated, the old escrow file is kept as C(.superseded-), and the
+        ledger records the new key.
+      - With V(false), a revealed key is kept and RV(revealed) says so.
+      - Do not trust C(fdesetup usingrecoverykey) for this - it stays true until the next restart.
+    type: bool
+    default: true
+  revealed:
+    description:
+      - When, by whom and why the escrowed key was revealed. The action plugin fills it in from the escrow's ledger;
+        do not set it in a task.
+    type: str
 seealso:
   - module: macops.tokens.filevault
 """
@@ -79,7 +94,7 @@ EXAMPLES = r"""
     escrow_dir: "{{ macops_escrow_dir }}"
   become: true
 
-- name: Rotate the key after a helpdesk used it
+- name: Rotate the key after a helpdesk used it (a key revealed with the recovery_key lookup is rotated anyway)
   macops.tokens.filevault_recovery_key:
     user: "{{ macops_admin_user }}"
     password: "{{ macops_admin_password }}"
@@ -124,6 +139,11 @@ pending_cleared:
   description: With O(validate_only) and O(confirm_pending), whether the Mac's copy of that key is gone.
   returned: with O(confirm_pending)
   type: bool
+revealed:
+  description: When, by whom and why the escrowed key was revealed, from the escrow's ledger.
+  returned: when the escrowed key has been revealed
+  type: str
+  sample: "revealed 2026-12-02T10:00:00+00:00 by helpdesk1 (job 42): INC-4711"
 escrow_file:
   description: The controller path of the vault-encrypted escrow file.
   returned: when a key is escrowed
@@ -199,6 +219,8 @@ def main():
             recovery_key=dict(type="str", no_log=True),
             validate_only=dict(type="bool", default=False),
             confirm_pending=dict(type="str"),
+            rotate_revealed=dict(type="bool", default=True),
+            revealed=dict(type="str"),
             timeout=dict(type="int", default=60),
             parallel_reads=dict(type="int", default=4),
         ),
@@ -236,7 +258,12 @@ def main():
                                 "or it is another Mac's)")
         elif p["force"]:
             result["reason"] = "force=true"
+        elif p["revealed"] and p["rotate_revealed"]:
+            result["revealed"] = p["revealed"]
+            result["reason"] = "the escrowed key was %s; a revealed key is rotated after use" % p["revealed"]
         else:
+            if p["revealed"]:
+                result["revealed"] = p["revealed"]
             if waiting.get("marker") and not module.check_mode:
                 F.pending.clear()  # an interrupted rotation that never changed the key: the escrowed one still unlocks
             result["reason"] = "the escrowed key is valid"

@@ -33,6 +33,8 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.parsing.vault import VaultLib
 from ansible.module_utils.common.yaml import yaml_dump, yaml_load
 
+from ansible_collections.macops.tokens.plugins.plugin_utils import _ledger
+
 SUFFIX = ".recovery-key.vault"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -86,6 +88,7 @@ class Escrow(object):
     def __init__(self, loader, escrow_dir):
         self.dir = escrow_dir
         self.secrets = vault_secrets(loader)
+        self.superseded = None  # the name the last write kept the replaced file under
 
     def check(self):
         """Fail before anything changes on a Mac when a key could not be escrowed afterwards."""
@@ -173,8 +176,7 @@ class Escrow(object):
                 handle.flush()
                 os.fsync(handle.fileno())
             with self.locked(host):  # writers for one Mac take turns: no replaced key is ever lost
-                if os.path.exists(path):
-                    self._keep(path, now)
+                self.superseded = self._keep(path, now) if os.path.exists(path) else None
                 os.rename(tmp, path)
         except BaseException:
             if os.path.exists(tmp):
@@ -209,6 +211,19 @@ def execute_quietly(action, module_name, module_args, task_vars):
             context.no_log = value
 
 
+def record_escrow(escrow, host, key, replaced, task_vars, result):
+    """The ledger's entry for a key just written to escrow; a ledger that cannot be written is a warning, since the
+    key itself is kept."""
+    who, job = _ledger.operator(task_vars)
+    try:
+        _ledger.append(escrow.dir, {"event": "escrowed", "host": host, "fingerprint": fingerprint(key),
+                                    "replaces": replaced, "by": who, "job": job,
+                                    "superseded_file": escrow.superseded}, secrets=[key])
+    except _ledger.LedgerError as exc:
+        result.setdefault("warnings", []).append("the key is escrowed and valid, but the ledger entry for it was not "
+                                                 "written: %s" % exc)
+
+
 def escrow_new_key(action, task_vars, escrow, result):
     """Escrow the key a module returned, read it back, validate it on the Mac; strip it from ``result``.
 
@@ -220,6 +235,7 @@ def escrow_new_key(action, task_vars, escrow, result):
         return result
     pending = result.pop("pending_fingerprint", None)
     host = task_vars.get("inventory_hostname", "localhost")
+    replaced = wrote = None
     recover = ("the new key is valid on the Mac but is not escrowed; FileVault users can still unlock the Mac. Fix "
                "the cause and run macops.tokens.filevault_recovery_key with force=true to rotate and escrow a new key")
     try:
@@ -230,11 +246,14 @@ def escrow_new_key(action, task_vars, escrow, result):
             path = escrow_path(escrow.dir, host)  # collected again after a run that escrowed it but was cut off
         else:
             path = escrow.write(host, key, info)
+            wrote, replaced = True, fingerprint(current["recovery_key"]) if current else None
         readback = escrow.read(host)
     except Exception as exc:  # the key must not leak into the message: only the exception's type and text
         return dict(result, failed=True, escrowed=False,
                     msg="writing the recovery key to escrow_dir failed (%s: %s); %s" % (type(exc).__name__, exc,
                                                                                         recover))
+    if wrote:  # every key written is in the ledger, whether or not it then validates
+        record_escrow(escrow, host, key, replaced, task_vars, result)
     if readback is None or readback.get("recovery_key") != key.strip():
         return dict(result, failed=True, escrowed=False, escrow_file=path,
                     msg="the escrow file %s did not read back the key just written; %s" % (path, recover))

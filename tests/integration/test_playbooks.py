@@ -8,6 +8,7 @@ suite covers what molecule cannot: a --check run compared with the real one, and
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 import shutil
@@ -17,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from fleetlib import ROOT, needs_fleet
 
@@ -50,6 +52,13 @@ class DemoFleet:
 
         return HostStore(self.hosts[host]["dir"]).load()
 
+    def read_escrow(self, path: Path) -> dict:
+        """Decrypt an escrow file with the demo's vault password, as an administrator would."""
+        from ansible.parsing.vault import VaultLib, VaultSecret
+
+        secret = VaultSecret((self.work / "vault-password").read_text().strip().encode())
+        return yaml.safe_load(VaultLib([("default", secret)]).decrypt(path.read_bytes()))
+
 
 @pytest.fixture(scope="module")
 def demo_fleet():
@@ -72,6 +81,7 @@ def _normalise(detail: str) -> str:
     detail = re.sub(r"^would ", "", detail)
     detail = re.sub(r"\s*\(after the administrator gets (one|a token)\)", "", detail)
     detail = re.sub(r"; recovery key escrowed \(fingerprint [0-9a-f]+\)", "", detail)
+    detail = detail.replace("rotated the recovery key and escrowed it", "rotate the recovery key and escrow it")
     for verb, done in (("grant ", "granted "), ("escrow ", "escrowed "), ("defer ", "deferred ")):
         if detail.startswith(done):
             detail = verb + detail[len(done):]
@@ -176,9 +186,13 @@ def test_no_controller_file_holds_a_secret_except_the_vault_encrypted_ones(demo_
     assert len(keys) >= 9
     files = sorted((demo_fleet.work / "escrow").iterdir())
     locks = [p for p in files if p.name.startswith(".") and p.name.endswith(".lock")]
-    escrowed = [p for p in files if p not in locks]
+    escrowed = [p for p in files if p not in locks and p.name != "ledger.jsonl"]
     assert all(p.read_bytes() == b"" for p in locks)  # the per-Mac lock files hold nothing
     assert len(escrowed) == 9 and all(p.read_bytes().startswith(b"$ANSIBLE_VAULT;") for p in escrowed)
+    # The ledger: one entry per key escrowed, by fingerprint (the scan below checks that it holds no key).
+    ledger = [json.loads(line) for line in (demo_fleet.work / "escrow" / "ledger.jsonl").read_text().splitlines()]
+    assert sorted(e["host"] for e in ledger if e["event"] == "escrowed") == sorted(
+        p.name.split(".recovery-key.vault")[0] for p in escrowed)
     scanned = 0
     for path in demo_fleet.work.rglob("*"):
         if not path.is_file() or "fleet" in path.relative_to(demo_fleet.work).parts[:1]:
@@ -212,3 +226,62 @@ def test_rotating_unescrowed_keys_is_opt_in(demo_fleet):
     again = _outcomes(json.loads((demo_fleet.work / "rotate" / "fleet-report.json").read_text()))["ade-not-skipped"]
     assert (again["changed"] == []
             and demo_fleet.state("ade-not-skipped")["filevault"]["personal_recovery_key"] == new_key)
+
+
+def test_a_revealed_key_is_recorded_then_rotated_after_use(demo_fleet):
+    """reveal_key.yml shows fv-off's escrowed key (escrowed by the real run) and records who, when and why in the
+    ledger; remediate.yml in check mode predicts the rotation and changes nothing; the real run rotates, escrows and
+    validates a new key and keeps the old file; a further run changes nothing. No key is in the ledger, and the
+    revealed key is in no log but the reveal's own."""
+    escrow = demo_fleet.work / "escrow"
+
+    def ledger():  # as an auditor reads it: one JSON object per line
+        return [json.loads(line) for line in (escrow / "ledger.jsonl").read_text().splitlines() if line.strip()
+                and json.loads(line)["host"] == "fv-off"]
+
+    def fingerprint(key):
+        return hashlib.sha256(key.strip().encode()).hexdigest()[:16]
+
+    key_file = escrow / "fv-off.recovery-key.vault"
+    first = demo_fleet.state("fv-off")["filevault"]["personal_recovery_key"]
+    assert key_file.exists() and first
+    reveal = {"macops_escrow_dir": str(escrow), "macops_reveal_host": "fv-off",
+              "macops_reveal_reason": "INC-4711: user locked out", "macops_operator": "helpdesk1"}
+    assert demo_fleet.playbook("reveal_key.yml", "reveal.log", reveal) == 0
+    assert "Recovery key of fv-off: %s" % first in (demo_fleet.work / "reveal.log").read_text()
+    (entry,) = [e for e in ledger() if e["event"] == "revealed"]
+    assert (entry["fingerprint"], entry["by"], entry["reason"]) == (fingerprint(first), "helpdesk1",
+                                                                     "INC-4711: user locked out")
+    # Bad input: no reason, nothing revealed and nothing recorded.
+    recorded = ledger()
+    assert demo_fleet.playbook("reveal_key.yml", "reveal-bad.log", dict(reveal, macops_reveal_reason=" ")) != 0
+    bad = (demo_fleet.work / "reveal-bad.log").read_text()
+    assert first not in bad and "needs macops_escrow_dir" in bad and ledger() == recorded
+
+    def run(log, check=False):
+        extra = {"macops_hosts": "fv-off", "macops_report_dir": str(demo_fleet.work / log)}
+        assert demo_fleet.playbook("remediate.yml", log + ".log", extra, check=check) == 0
+        report = json.loads((demo_fleet.work / log / "fleet-report.json").read_text())
+        return [o["detail"] for o in _outcomes(report)["fv-off"]["changed"]]
+
+    said = "revealed %s by helpdesk1: INC-4711: user locked out" % entry["at"]
+    why = "the escrowed key was %s; a revealed key is rotated after use" % said
+    assert run("reveal-check", check=True) == ["would rotate the recovery key and escrow it (%s)" % why]
+    assert demo_fleet.state("fv-off")["filevault"]["personal_recovery_key"] == first
+    assert run("reveal-rotate") == ["rotated the recovery key and escrowed it (%s)" % why]
+    second = demo_fleet.state("fv-off")["filevault"]["personal_recovery_key"]
+    assert second != first
+    kept = sorted(escrow.glob("fv-off.recovery-key.vault.superseded-*"))
+    assert demo_fleet.read_escrow(key_file)["recovery_key"] == second
+    assert first in [demo_fleet.read_escrow(k)["recovery_key"] for k in kept]
+    last = ledger()[-1]
+    assert (last["event"], last["fingerprint"], last["replaces"]) == ("escrowed", fingerprint(second),
+                                                                      fingerprint(first))
+    assert run("reveal-again") == []
+    assert demo_fleet.state("fv-off")["filevault"]["personal_recovery_key"] == second
+    ledger_text = (escrow / "ledger.jsonl").read_text()
+    assert first not in ledger_text and second not in ledger_text
+    for log in demo_fleet.work.glob("*.log"):
+        text = log.read_text()
+        assert second not in text, log
+        assert log.name == "reveal.log" or first not in text, log

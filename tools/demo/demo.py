@@ -34,8 +34,9 @@ HOST_ADMINS = {
     "mobile-1015": ("localadmin", "local-pw"), "mobile-nomdm": ("localadmin", "local-pw"),
     "ade-not-skipped": ("alice", "alice-pw"), "no-credentials": ("macadmin", ""),
 }
+# kiosk, kwong and jdoe are not known: the report says what to do.
 USER_PASSWORDS = {"labuser": "lab-pw", "teacher": "teacher-pw", "student": "student-pw", "macadmin": "macadmin-pw",
-                  "rsmith": "rsmith-AD-pw", "pchan": "pchan-AD-pw"}  # kiosk, kwong and jdoe are not known: the report says what to do
+                  "rsmith": "rsmith-AD-pw", "pchan": "pchan-AD-pw"}
 MANAGED_ADMINS = {"ade-skipped": ["mdmadmin"], "ade-not-skipped": ["mdmadmin"]}
 
 
@@ -102,8 +103,32 @@ def playbook(work: Path, name: str, inventory: Path, log: Path, extra: dict, che
     cmd = [VENV_BIN / "ansible-playbook", "-i", inventory, ROOT / "playbooks" / name, "-e", json.dumps(extra)]
     if check:
         cmd.append("--check")
-    with open(log, "w") as handle:
-        return sh(cmd, env=ansible_env(work), stdout=handle, stderr=subprocess.STDOUT).returncode
+    started = time.monotonic()
+    tasks = 0
+    with open(log, "w") as handle, subprocess.Popen([str(c) for c in cmd], env=ansible_env(work), text=True,
+                                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            handle.write(line)
+            if line.startswith("TASK ["):
+                tasks += 1
+            progress = progress_line(line)
+            if progress:
+                print(f"  {name} {time.monotonic() - started:5.0f} s  {progress}", flush=True)
+    print(f"  {name}: {tasks} tasks in {time.monotonic() - started:.0f} s", flush=True)
+    return proc.returncode
+
+
+def progress_line(line: str) -> str | None:
+    """The progress a playbook's output line is worth: the play or the playbook's own step it starts, else nothing
+    (tasks inside a role print as ``role : task`` and are left to the log)."""
+    for marker in ("PLAY [", "TASK ["):
+        if line.startswith(marker):
+            title = line[len(marker):].rsplit("]", 1)[0]
+            if " : " in title:
+                return None
+            return ("play: " if marker == "PLAY [" else "") + title
+    return None
 
 
 def cell(mac: dict, when: str) -> str:
@@ -241,7 +266,8 @@ def main() -> int:
         wanted = [h.strip() for h in args.hosts.split(",") if h.strip()]
         unknown = sorted(set(wanted) - set(doc["hosts"]))
         if unknown:
-            parser.error("--hosts: not in the demo fleet: %s (it has %s)" % (", ".join(unknown), ", ".join(doc["hosts"])))
+            parser.error("--hosts: not in the demo fleet: %s (it has %s)"
+                         % (", ".join(unknown), ", ".join(doc["hosts"])))
         doc["hosts"] = {h: doc["hosts"][h] for h in wanted}
         work.mkdir(parents=True, exist_ok=True)
         fleet_file = work / "fleet-subset.yml"

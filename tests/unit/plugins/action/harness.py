@@ -20,6 +20,7 @@ from ansible.playbook.play_context import PlayContext
 from ansible.template import Templar
 from ansible._internal._templating._engine import TemplateEngine  # what TaskExecutor post-validates a task with
 
+from ansible_collections.macops.tokens.plugins.plugin_utils import _ledger
 from ansible_collections.macops.tokens.plugins.plugin_utils._escrow import Escrow, fingerprint
 
 VAULT_PASSWORD = b"unit-vault-secret"  # of the run
@@ -113,7 +114,17 @@ def escrowed_key(directory, name, password=VAULT_PASSWORD):
 
 
 def visible_files(directory):
-    return sorted(n for n in (p.name for p in directory.iterdir()) if not n.startswith("."))
+    """The escrow files in ``directory`` (the ledger is checked on its own: ``ledger``)."""
+    return sorted(n for n in (p.name for p in directory.iterdir()) if not n.startswith(".") and n != _ledger.LEDGER)
+
+
+def ledger(directory):
+    """The ledger's entries as (event, host, fingerprint, replaces), and that no key is in it."""
+    path = directory / _ledger.LEDGER
+    if path.exists():
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert_no_secret(path.read_text(), [OLD_KEY, NEW_KEY])
+    return [(e["event"], e["host"], e["fingerprint"], e.get("replaces")) for e in _ledger.entries(str(directory))]
 
 
 def all_strings(node):

@@ -17,11 +17,12 @@ from ansible.errors import AnsibleConnectionFailure
 from ansible.parsing.vault import VaultLib, VaultSecret
 
 from ansible_collections.macops.tokens.plugins.action import filevault_recovery_key
-from ansible_collections.macops.tokens.plugins.plugin_utils import _escrow
+from ansible_collections.macops.tokens.plugins.plugin_utils import _escrow, _ledger
 from ansible_collections.macops.tokens.plugins.plugin_utils._redact import MASK
 from ansible_collections.macops.tokens.tests.unit.plugins.action.harness import (
     ESCROW_NAME, NEW_KEY, OLD_KEY, SECRETS, USER_PW, assert_no_key_or_password, assert_no_secret, escrowed_key,
-    fingerprint, HANDSHAKE, handshake_warnings, pre_escrow, validate_args, validated, visible_files, with_key)
+    fingerprint, HANDSHAKE, HOST, handshake_warnings, ledger, pre_escrow, validate_args, validated, visible_files,
+    with_key)
 
 MODULE = "macops.tokens.filevault_recovery_key"
 ROTATED = with_key({"changed": True, "escrowed": False, "valid": None, "reason": "no key is escrowed for this Mac",
@@ -39,7 +40,9 @@ def task_args(directory, **extra):
                                               "it from the task"),
     ({"recovery_key": OLD_KEY}, "recovery_key is filled in from escrow_dir by the action plugin; remove it from the "
                                 "task"),
-], ids=["validate_only", "confirm_pending", "recovery_key"])
+    ({"revealed": "revealed by me"}, "revealed is filled in from the escrow's ledger by the action plugin; remove it "
+                                     "from the task"),
+], ids=["validate_only", "confirm_pending", "recovery_key", "revealed"])
 def test_options_for_the_plugins_own_use_are_refused(run_action, tmp_path, extra, message):
     pre_escrow(tmp_path)
     before = visible_files(tmp_path)
@@ -186,6 +189,10 @@ def test_round_trips(run_action, tmp_path, escrowed, extra, check_mode, answer, 
         assert [escrowed_key(tmp_path, n) for n in kept] == expect["kept"]
         assert all(n.startswith(ESCROW_NAME + ".superseded-") for n in kept)
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+    # The ledger: every key written, by fingerprint, with the one it replaced; nothing when no key was written.
+    wrote = expect["key"] == NEW_KEY
+    assert ledger(tmp_path) == ([("escrowed", HOST, fingerprint(NEW_KEY), fingerprint(OLD_KEY) if escrowed else None)]
+                                if wrote else [])
 
 
 def test_a_key_that_cannot_be_written_is_reported_not_shown(run_action, tmp_path, monkeypatch):
@@ -212,3 +219,39 @@ def test_a_connection_lost_while_validating_leaves_the_key_escrowed_and_unshown(
     assert_no_secret(str(caught.value), SECRETS)
     assert escrowed_key(tmp_path, ESCROW_NAME) == NEW_KEY
     assert_no_key_or_password(run, {})
+
+
+@pytest.mark.parametrize("revealed_key,sends", [(OLD_KEY, True), (NEW_KEY, False)],
+                         ids=["the-escrowed-key-was-revealed", "another-key-was-revealed"])
+def test_a_revealed_key_is_rotated_and_the_ledger_records_the_new_one(run_action, tmp_path, revealed_key, sends):
+    pre_escrow(tmp_path, OLD_KEY)
+    _ledger.append(str(tmp_path), {"event": "revealed", "host": HOST, "fingerprint": fingerprint(revealed_key),
+                                   "by": "helpdesk1", "job": "42", "reason": "INC-4711"})
+    said = _ledger.describe(_ledger.entries(str(tmp_path))[0])
+    answer = (dict(ROTATED, valid=True, revealed=said, reason="the escrowed key was %s; a revealed key is rotated "
+                   "after use" % said) if sends else
+              {"changed": False, "escrowed": False, "valid": True, "reason": "the escrowed key is valid"})
+    script = [(MODULE, answer)] + ([(MODULE, validated())] if sends else [])
+    run = run_action(filevault_recovery_key, task_args(tmp_path), script)
+    result = run()
+    expected = dict(task_args(tmp_path), recovery_key=OLD_KEY, **({"revealed": said} if sends else {}))
+    assert run.calls[0].args == expected
+    assert said.startswith("revealed ") and "by helpdesk1 (job 42): INC-4711" in said
+    assert result["changed"] is sends and result["escrowed"] is True
+    assert escrowed_key(tmp_path, ESCROW_NAME) == (NEW_KEY if sends else OLD_KEY)
+    events = [("revealed", HOST, fingerprint(revealed_key), None)]
+    if sends:
+        events.append(("escrowed", HOST, fingerprint(NEW_KEY), fingerprint(OLD_KEY)))
+        kept = [n for n in visible_files(tmp_path) if n != ESCROW_NAME]
+        assert [escrowed_key(tmp_path, n) for n in kept] == [OLD_KEY]
+    assert ledger(tmp_path) == events
+    assert_no_key_or_password(run, result)
+
+
+def test_an_unreadable_ledger_stops_the_task_before_the_mac_is_touched(run_action, tmp_path):
+    pre_escrow(tmp_path, OLD_KEY)
+    (tmp_path / _ledger.LEDGER).write_text("not json\n")
+    run = run_action(filevault_recovery_key, task_args(tmp_path))
+    result = run()
+    assert result["failed"] and run.calls == []
+    assert "line 1 of the ledger %s is not JSON" % (tmp_path / _ledger.LEDGER) in result["msg"]

@@ -270,6 +270,10 @@ def test_filevault_plan_follows_the_administrator_step():
     ({"valid": False, "reason": "no key escrowed"}, False, "left"),
     ({"valid": False}, True, "rotate"),
     ({"valid": None, "pending": True}, False, "rotate"),  # the key this collection made was lost
+    # A revealed key: rotated when the check would rotate it (rotate_revealed), kept when it would not.
+    ({"valid": True, "revealed": "revealed ... by helpdesk", "actions": ["rotate the personal recovery key"]}, False,
+     "rotate"),
+    ({"valid": True, "revealed": "revealed ... by helpdesk", "actions": []}, False, "valid"),
 ])
 def test_filevault_key_action(check, rotate, action):
     assert filevault_key_action(check, rotate) == action

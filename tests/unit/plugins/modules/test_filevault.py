@@ -179,6 +179,26 @@ def test_recovery_key_decisions(harness, given, force, reason, acts):
     assert mac.state()["filevault"]["personal_recovery_key"] == (NEW_KEY if changed else KEY)
 
 
+REVEALED = "revealed 2026-12-02T10:00:00+00:00 by helpdesk1 (job 42): INC-4711"
+
+
+@pytest.mark.parametrize("rotate_revealed,check", [(True, False), (True, True), (False, False)])
+def test_a_revealed_key_is_rotated_after_use(harness, rotate_revealed, check):
+    mac = harness.sim(ON, keys=[NEW_KEY])
+    args = dict(KEY_ARGS, recovery_key=KEY, revealed=REVEALED, rotate_revealed=rotate_revealed, **ADMIN)
+    result = harness.run(filevault_recovery_key, args, mac, check=check)
+    assert result["valid"] is True and result["revealed"] == REVEALED
+    rotates = rotate_revealed
+    assert result["changed"] is rotates and bool(result["actions"] if "actions" in result else []) is rotates
+    if rotates:
+        assert result["reason"] == "the escrowed key was %s; a revealed key is rotated after use" % REVEALED
+    else:
+        assert result["reason"] == "the escrowed key is valid"
+    now = NEW_KEY if rotates and not check else KEY
+    assert mac.state()["filevault"]["personal_recovery_key"] == now
+    assert (result.get("recovery_key") == NEW_KEY) is (rotates and not check)
+
+
 def test_recovery_key_check_mode_and_validate_only(harness):
     mac = harness.sim(ON, keys=[NEW_KEY])
     result = harness.run(filevault_recovery_key, dict(KEY_ARGS, **ADMIN), mac, check=True, diff=True)
