@@ -97,7 +97,7 @@ def _errors(report_dir: Path) -> dict:
 
 def test_a_mac_that_works_costs_the_audit_one_round_trip_and_every_other_is_named(preflight_fleet, tmp_path):
     code, out, trips = preflight_fleet.playbook("audit.yml", {"macops_report_dir": str(tmp_path)})
-    assert code == 2, out[-3000:]  # the Macs Ansible cannot work on fail the run, as an AWX job should show
+    assert code == 0, out[-3000:]  # every Mac was read or reported with its reason (macops_fail_unmanageable: no)
     for host in HEALTHY + ("fv-no-fda",):
         assert trips[host] == 1, (host, trips)
     for host in ("py-stub", "py-none", "no-sudo"):
@@ -112,7 +112,7 @@ def test_a_mac_that_works_costs_the_audit_one_round_trip_and_every_other_is_name
     assert errors["gone"].startswith("unreachable over SSH: "), errors["gone"]
     assert "Connection refused" in errors["gone"]
     for host in ("py-stub", "py-none", "no-sudo", "gone"):
-        assert f"preflight: {errors[host]}" in out, host  # the host failed with the advice
+        assert json.dumps("preflight: " + errors[host]) in out, host  # the advice is on screen too
 
 
 def test_remediation_stops_a_mac_without_full_disk_access_before_any_write(preflight_fleet, tmp_path):
