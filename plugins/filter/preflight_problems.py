@@ -19,7 +19,8 @@ description:
     given instead with O(sudo) and O(fda).
   - A reading (a result with C(mac)) proves that Python and C(sudo) work; its C(remote_login_full_disk_access)
     and FileVault state are judged as the raw check's marks are, when O(full_disk_access) is true. An
-    unreachable result is reported as such. A failed module call proves nothing, so the raw check runs then.
+    unreachable result is reported as such. A failed or unreachable module call proves nothing (a Mac without
+    the interpreter can close the channel while the module is sent), so the raw check runs then.
 author:
   - macops.tokens maintainers (@macops)
 options:

@@ -102,7 +102,9 @@ def test_a_mac_that_works_costs_the_audit_one_round_trip_and_every_other_is_name
         assert trips[host] == 1, (host, trips)
     for host in ("py-stub", "py-none", "no-sudo"):
         assert trips[host] == 2, (host, trips)  # the failed read, then the raw check that says why
-    assert trips["gone"] == 1, trips  # unreachable: the read says so; nothing more is tried
+    # Unreachable: the raw check tries once more, since a Mac without Python can look unreachable to the module call
+    # (the channel closes while the module is sent); it is unreachable to raw too, so that is what is reported.
+    assert trips["gone"] == 2, trips
     errors = _errors(tmp_path)
     for host in HEALTHY + ("fv-no-fda",):
         assert errors[host] is None, (host, errors[host])  # the audit does not need Full Disk Access
