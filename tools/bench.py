@@ -1,10 +1,25 @@
-"""Benchmark: audit a generated fleet of simulated Macs with chain_of_trust_info over SSH, and (with --playbooks) run
-audit.yml, remediate.yml and remediate.yml again on it, counting SSH round trips and tool calls per Mac.
+"""Benchmark (`make bench`): playbooks/audit.yml against today's practice (tests/perf/baseline.yml, one command task
+per check) on simulated Macs whose tools take a Mac's time to answer (macsim's ``mac`` latency profile), then
+audit.yml alone on bigger fleets, then remediate.yml and its no-change rerun.
 
-Usage: python tools/bench.py [--macs N] [--forks F] [--seed S] [--parallel-reads P] [--playbooks]
-Prints wall time, time per Mac, tool invocations per Mac and the span of the audit's reads on each Mac (from the
-simulator's logs; macsim's tools hold their Mac's state lock while they run, so the span shows little overlap) and,
-with --playbooks, SSH round trips per Mac (every ssh command ansible runs, counted by a logging wrapper around ssh).
+Usage: python tools/bench.py [--macs 50] [--forks1-macs 2] [--repeats 1] [--forks1-repeats 2] [--scale 200,500]
+                             [--json bench.json] (--help: every option)
+
+One invocation:
+1. a generated fleet of --macs Macs (2 to 40 accounts each), every tool delayed as on a Mac;
+2. baseline and audit.yml, interleaved (A B, --repeats times), at forks 8 on every Mac with a Python, then
+   interleaved A B A B (--forks1-repeats) at forks 1 on the first --forks1-macs of them: forks 1 is serial and
+   the baseline takes most of a minute a Mac there, so a subset keeps the whole run within 15 minutes; every
+   figure is per Mac, and the speedup is the median baseline seconds per Mac over audit.yml's at forks 1;
+3. remediate.yml, then remediate.yml again (no change expected), on the same fleet;
+4. audit.yml at forks 8 on fresh fleets of each --scale size;
+5. the table, the targets (met or not), a hosts/hour figure (3600 over audit.yml's seconds per Mac on the biggest
+   fleet), bench.json, and as the last line `audit speedup vs baseline: R×`.
+
+Per run: wall time, seconds per Mac, SSH round trips per Mac (every ssh command Ansible runs, counted by a logging
+wrapper around ssh), tool calls per Mac (macsim's invocation logs) and the controller's peak memory (the sum of the
+resident sets of ansible-playbook and its processes, sampled each half second, and the largest single process from
+wait4). Both sides use the shipped docs/ansible.cfg; every run starts with no SSH master connection open.
 This is a measurement, not a test: it asserts nothing about speed.
 """
 
@@ -13,88 +28,243 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "docs" / "ansible.cfg"
+BASELINE = ROOT / "tests" / "perf" / "baseline.yml"
+PLAYBOOKS = ROOT / "playbooks"
+SIDES = {"baseline": BASELINE, "audit": PLAYBOOKS / "audit.yml"}
+RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)"
+                   r"(?:\s+skipped=(\d+))?(?:\s+rescued=(\d+))?(?:\s+ignored=(\d+))?")
+TARGET_SPEEDUP = 5.0
+TARGET_ROUND_TRIPS = 1
+TARGET_SCALE = 1.1
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--macs", type=int, default=30)
-    parser.add_argument("--forks", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--parallel-reads", type=int, default=None,
-                        help="the audit module's parallel_reads (default: the module's default)")
-    parser.add_argument("--playbooks", action="store_true",
-                        help="also run audit.yml, remediate.yml and remediate.yml again (round trips per Mac)")
-    args = parser.parse_args()
-    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
-    import ansible_runner
-    from macsim import fleet
-    from macsim.store import HostStore
+# ---- parsing (pure: tests/integration/test_bench.py checks these) ----------------------------------------------
+def parse_recap(stdout: str) -> dict:
+    """PLAY RECAP lines: {host: {'ok', 'changed', 'unreachable', 'failed', ...}}."""
+    out = {}
+    for line in stdout.splitlines():
+        found = RECAP.match(line.strip())
+        if found:
+            keys = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
+            out[found.group(1)] = {k: int(v or 0) for k, v in zip(keys, found.groups()[1:])}
+    return out
 
-    base = Path(tempfile.mkdtemp(prefix="macops-bench-", dir="/tmp"))
-    os.chmod(base, 0o755)
-    collections = base / "collections" / "ansible_collections" / "macops"
-    collections.mkdir(parents=True)
-    (collections / "tokens").symlink_to(ROOT)
+
+def count_round_trips(ssh_log: str, addresses: dict) -> dict:
+    """One line of the ssh wrapper's log is one ssh command: {host: commands}, by the address on the line."""
+    trips = {host: 0 for host in addresses.values()}
+    for line in ssh_log.splitlines():
+        for word in line.split():
+            host = addresses.get(word.rsplit("@", 1)[-1])
+            if host is not None:
+                trips[host] += 1
+                break
+    return trips
+
+
+def per_mac(total: float, macs: int) -> float:
+    return total / macs if macs else 0.0
+
+
+def summarise(runs: list) -> dict:
+    """The median of each figure over the runs of one side and forks (interleaved repeats)."""
+    def med(key: str) -> float:
+        return round(statistics.median(r[key] for r in runs), 3)
+
+    keys = ("seconds", "seconds_per_mac", "round_trips_per_mac", "max_round_trips", "tool_calls_per_mac",
+            "peak_rss_mb", "max_process_rss_mb")
+    return {"runs": len(runs), "macs": runs[0]["macs"], "forks": runs[0]["forks"], **{k: med(k) for k in keys}}
+
+
+def assemble(comparison: dict, remediate: dict, scale: list, settings: dict) -> dict:
+    """The report: per side and forks the medians, the speedup, the targets and a hosts/hour figure."""
+    sides = {f"{side}@forks{forks}": summarise(runs) for (side, forks), runs in sorted(comparison.items())}
+    speedup = None
+    base, ours = sides.get("baseline@forks1"), sides.get("audit@forks1")
+    if base and ours and ours["seconds_per_mac"]:
+        speedup = round(base["seconds_per_mac"] / ours["seconds_per_mac"], 2)
+    audit8 = sides.get("audit@forks8")
+    largest = max(scale, key=lambda r: r["macs"]) if scale else None
+    targets = []
+    if speedup is not None:
+        targets.append({"target": f"audit speedup vs baseline (forks 1) >= {TARGET_SPEEDUP:g}",
+                        "value": speedup, "met": speedup >= TARGET_SPEEDUP})
+    if audit8:
+        targets.append({"target": f"SSH round trips per healthy Mac (audit.yml) = {TARGET_ROUND_TRIPS}",
+                        "value": audit8["max_round_trips"], "met": audit8["max_round_trips"] <= TARGET_ROUND_TRIPS})
+    if audit8 and largest:
+        ratio = round(largest["seconds_per_mac"] / audit8["seconds_per_mac"], 2) if audit8["seconds_per_mac"] else None
+        targets.append({"target": f"time per Mac at {largest['macs']} <= {TARGET_SCALE:g}x that at {audit8['macs']}",
+                        "value": ratio, "met": ratio is not None and ratio <= TARGET_SCALE})
+    rate_from = largest or audit8
+    hosts_per_hour = round(3600 / rate_from["seconds_per_mac"]) if rate_from and rate_from["seconds_per_mac"] else None
+    ordered = sorted((r for runs in comparison.values() for r in runs), key=lambda r: r.get("started", 0))
+    return {"settings": settings, "sides": sides, "runs": ordered,
+            "remediate": remediate, "scale": scale, "speedup": speedup, "targets": targets,
+            "hosts_per_hour": hosts_per_hour, "hosts_per_hour_from": rate_from and
+            f"audit.yml, {rate_from['macs']} Macs, forks {rate_from['forks']}"}
+
+
+def table(report: dict) -> list:
+    """The lines printed at the end (the last one is the speedup line)."""
+    lines = ["%-18s %5s %5s %8s %7s %11s %9s %9s %9s" % ("run", "macs", "forks", "wall s", "s/Mac", "SSH trips/Mac",
+                                                          "tools/Mac", "peak MB", "max proc")]
+
+    def row(label: str, r: dict) -> str:
+        return "%-18s %5d %5d %8.1f %7.3f %6.2f (≤%2d) %9.1f %9.0f %9.0f" % (
+            label, r["macs"], r["forks"], r["seconds"], r["seconds_per_mac"], r["round_trips_per_mac"],
+            r["max_round_trips"], r["tool_calls_per_mac"], r["peak_rss_mb"], r["max_process_rss_mb"])
+
+    for label, r in report["sides"].items():
+        lines.append(row(label + (" (med)" if r["runs"] > 1 else ""), r))
+    for label, r in report["remediate"].items():
+        lines.append(row(label, r))
+    for r in report["scale"]:
+        lines.append(row(f"audit@{r['macs']}", r))
+    settings = report["settings"]
+    lines.append(f"fleet: generated, seed {settings['seed']}, {settings['accounts']} accounts a Mac, latency profile "
+                 f"'{settings['latency']}'; forks 1 on {settings['forks1_macs']} of the {settings['macs_with_python']}"
+                 f" Macs with a Python (figures per Mac); {settings['repeats']} interleaved run(s) a side")
+    for error in report.get("errors", []):
+        lines.append(f"not measured: {error['phase']}: {error['error'].splitlines()[0]}")
+    for t in report["targets"]:
+        lines.append(f"target: {t['target']}: {t['value']} -> {'met' if t['met'] else 'NOT met'}")
+    if report["hosts_per_hour"]:
+        lines.append(f"hosts/hour: {report['hosts_per_hour']} ({report['hosts_per_hour_from']})")
+    lines.append(f"audit speedup vs baseline: {report['speedup']:.2f}×" if report["speedup"] is not None
+                 else "audit speedup vs baseline: n/a×")
+    return lines
+
+
+# ---- measuring ---------------------------------------------------------------------------------------------------
+def _tree_rss_kb(root: int) -> int:
+    """The resident set of ``root`` and all its descendants, in KiB, from /proc."""
+    parents: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry)
+        parents.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(parents.get(pid, []))
+    return total
+
+
+def run_measured(command: list, env: dict) -> tuple[int, str, float, float, float]:
+    """Run ``command``: (exit code, stdout, seconds, peak tree RSS MiB, largest process RSS MiB)."""
     started = time.monotonic()
-    manifest = fleet.up(f"generated:{args.macs}:{args.seed}", str(base / "fleet"), inventory=str(base / "inv.yml"))
-    up_seconds = time.monotonic() - started
-    try:
-        with_python = [h["name"] for h in manifest["hosts"] if h["python"] not in ("none", "stub")]
-        envvars = {"ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_PIPELINING": "True", "ANSIBLE_FORKS": str(args.forks),
-                   "ANSIBLE_COLLECTIONS_PATH": str(base / "collections"), "ANSIBLE_BECOME": "True"}
-        (base / "runner").mkdir()
+    out = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.5):
+            peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - started
+    done.set()
+    sampler.join()
+    out.seek(0)
+    return proc.returncode, out.read(), seconds, peak[0] / 1024, usage.ru_maxrss / 1024
+
+
+class Fleet:
+    """A generated fleet that is up, with what the playbooks need: inventory, credentials, ssh wrapper."""
+
+    def __init__(self, base: Path, macs: int, seed: int, accounts: str, latency: str) -> None:
+        import yaml
+        from macsim import fleet
+        from macsim.store import HostStore
+
+        self.base = base
+        self.dir = base / f"fleet-{macs}"
+        self.dir.mkdir()
+        os.chmod(self.dir, 0o755)
         started = time.monotonic()
-        runner = ansible_runner.run(private_data_dir=str(base / "runner"), inventory=str(base / "inv.yml"),
-                                    host_pattern=":".join(with_python), module="macops.tokens.chain_of_trust_info",
-                                    module_args=("" if args.parallel_reads is None
-                                                 else "parallel_reads=%d" % args.parallel_reads),
-                                    envvars=envvars, quiet=True)
-        audit_seconds = time.monotonic() - started
-        ok = sum(1 for e in runner.events if e.get("event") == "runner_on_ok")
-        calls = [len([r for r in HostStore(h["dir"]).invocations() if r["tool"] != "python3"])
-                 for h in manifest["hosts"] if h["name"] in with_python]
-        tool_seconds = [sum(r["duration"] for r in HostStore(h["dir"]).invocations())
-                        for h in manifest["hosts"] if h["name"] in with_python]
-        spans = [_read_span(HostStore(h["dir"]).invocations()) for h in manifest["hosts"] if h["name"] in with_python]
-        playbooks = run_playbooks(base, manifest, with_python, args.forks) if args.playbooks else None
-    finally:
-        fleet.down(str(base / "fleet"))
-        shutil.rmtree(base, ignore_errors=True)
-    report = {
-        "macs": args.macs, "audited": len(with_python), "succeeded": ok, "forks": args.forks,
-        "parallel_reads": args.parallel_reads,
-        "fleet_up_seconds": round(up_seconds, 1), "audit_seconds": round(audit_seconds, 1),
-        "seconds_per_mac": round(audit_seconds / max(len(with_python), 1), 2),
-        "tool_calls_per_mac": sorted(set(calls)),
-        "median_tool_seconds_per_mac": round(statistics.median(tool_seconds), 3),
-        "median_read_span_seconds_per_mac": round(statistics.median(spans), 3),
-    }
-    if playbooks is not None:
-        report["playbooks"] = playbooks
-    print(json.dumps(report, indent=2))
-    return 0 if ok == len(with_python) else 1
+        self.manifest = fleet.up(f"generated:{macs}:{seed}:{accounts}", str(self.dir / "sim"),
+                                 inventory=str(self.dir / "inv" / "hosts.yml"), latency=latency)
+        self.up_seconds = time.monotonic() - started
+        self.stores = {h["name"]: HostStore(h["dir"]) for h in self.manifest["hosts"]}
+        self.with_python = [h["name"] for h in self.manifest["hosts"] if h["python"] not in ("none", "stub")]
+        self.addresses = {h["address"]: h["name"] for h in self.manifest["hosts"]}
+        for name, store in self.stores.items():
+            host_vars = self.dir / "inv" / "host_vars" / name
+            host_vars.mkdir(parents=True)
+            (host_vars / "main.yml").write_text(yaml.safe_dump(_credentials(store.load())))
+
+    def down(self) -> None:
+        from macsim import fleet
+
+        fleet.down(str(self.dir / "sim"))
+
+    def run(self, playbook: Path, hosts: list, forks: int, env: dict, label: str) -> dict:
+        """One ansible-playbook run on ``hosts``, measured."""
+        log = self.dir / f"ssh-{label}.log"
+        control = Path(tempfile.mkdtemp(prefix="cp-", dir=self.base))  # no master connection from an earlier run
+        run_env = dict(env, MACOPS_BENCH_SSH_LOG=str(log), ANSIBLE_SSH_CONTROL_PATH_DIR=str(control))
+        calls_before = {h: len(self.stores[h].invocations()) for h in hosts}
+        extra = {"macops_hosts": ":".join(hosts), "macops_escrow_dir": str(self.base / "escrow"),
+                 "macops_transient_wait": 0}
+        command = [shutil.which("ansible-playbook") or "ansible-playbook", "-i", str(self.dir / "inv"),
+                   "--forks", str(forks), str(playbook), "-e", json.dumps(extra)]
+        started = time.time()
+        code, stdout, seconds, peak, largest = run_measured(command, run_env)
+        _close_masters(control)
+        trips = count_round_trips(log.read_text() if log.exists() else "", self.addresses)
+        trips = {h: trips.get(h, 0) for h in hosts}
+        calls = [len([r for r in self.stores[h].invocations()[calls_before[h]:] if r["tool"] != "python3"])
+                 for h in hosts]
+        recap = parse_recap(stdout)
+        result = {"label": label, "playbook": str(playbook.relative_to(ROOT)), "started": round(started, 2),
+                  "exit": code, "macs": len(hosts),
+                  "forks": forks, "seconds": round(seconds, 2),
+                  "seconds_per_mac": round(per_mac(seconds, len(hosts)), 3),
+                  "round_trips_per_mac": round(statistics.mean(trips.values()), 2) if trips else 0,
+                  "max_round_trips": max(trips.values(), default=0),
+                  "tool_calls_per_mac": round(statistics.mean(calls), 1) if calls else 0,
+                  "peak_rss_mb": round(peak, 1), "max_process_rss_mb": round(largest, 1),
+                  "failed_macs": sorted(h for h, r in recap.items()
+                                        if h in trips and (r["failed"] or r["unreachable"]))}
+        if code not in (0, 2) or len(recap) == 0:
+            result["tail"] = stdout[-3000:]
+        return result
 
 
-def _read_span(invocations: list) -> float:
-    """Seconds from the first of the audit's tool calls starting on a Mac to the last one ending, as the simulator
-    logged them: the sum of the calls when they run one by one, about the slowest chain when they overlap."""
-    import datetime
-
-    calls = [(datetime.datetime.fromisoformat(r["time"]).timestamp(), r["duration"]) for r in invocations
-             if r["tool"] != "python3"]
-    return max(start + duration for start, duration in calls) - min(start for start, dummy in calls) if calls else 0.0
+def _close_masters(control: Path) -> None:
+    for sock in control.iterdir():
+        subprocess.run(["ssh", "-O", "exit", "-o", f"ControlPath={sock}", "bench"], capture_output=True)
+    shutil.rmtree(control, ignore_errors=True)
 
 
 def _credentials(state: dict) -> dict:
-    """What an admin would give the playbooks for one Mac: its first token-holding administrator (else its first
+    """What an admin gives the playbooks for one Mac: its first token-holding administrator (else its first
     administrator) and every password its state knows."""
     users = [u for u in state.get("users", []) if u.get("password")]
     admins = [u for u in users if u.get("admin")]
@@ -105,60 +275,106 @@ def _credentials(state: dict) -> dict:
     return out
 
 
-def run_playbooks(base: Path, manifest: dict, with_python: list, forks: int) -> dict:
-    """audit.yml, remediate.yml, remediate.yml again: wall time, SSH round trips and tool calls per Mac of each."""
-    import subprocess
-
-    import yaml
-    from macsim.store import HostStore
-
-    log = base / "ssh-commands.log"
+def environment(base: Path) -> dict:
+    """ansible-playbook's environment: the shipped ansible.cfg, this checkout as macops.tokens, the ssh wrapper."""
+    collections = base / "collections" / "ansible_collections" / "macops"
+    collections.mkdir(parents=True)
+    (collections / "tokens").symlink_to(ROOT)
     wrapper = base / "ssh"
-    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {log}\n'
-                       f'exec {shutil.which("ssh")} "$@"\n')
+    wrapper.write_text('#!/bin/sh\nprintf "%%s\\n" "$*" >> "$MACOPS_BENCH_SSH_LOG"\nexec %s "$@"\n'
+                       % shutil.which("ssh"))
     wrapper.chmod(0o755)
-    inventory = base / "inv.yml"
-    for host in manifest["hosts"]:
-        host_vars = base / "host_vars" / host["name"]
-        host_vars.mkdir(parents=True)
-        (host_vars / "main.yml").write_text(yaml.safe_dump(_credentials(HostStore(host["dir"]).load())))
-    (base / "inv-dir").mkdir()
-    shutil.copy(inventory, base / "inv-dir" / "hosts.yml")
-    shutil.move(str(base / "host_vars"), str(base / "inv-dir" / "host_vars"))
     secret = base / "vault-password"
     secret.write_text("bench-only-vault-password\n")
     secret.chmod(0o600)
-    addresses = {h["address"]: h["name"] for h in manifest["hosts"]}
-    env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_PIPELINING="True", ANSIBLE_FORKS=str(forks),
-               ANSIBLE_COLLECTIONS_PATH=str(base / "collections"), ANSIBLE_SSH_EXECUTABLE=str(wrapper),
-               ANSIBLE_VAULT_PASSWORD_FILE=str(secret),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="False")
-    extra = {"macops_escrow_dir": str(base / "escrow"), "macops_hosts": ":".join(with_python),
-             "macops_transient_wait": 0}
-    out = {}
-    for label, name in (("audit", "audit.yml"), ("remediate", "remediate.yml"), ("rerun", "remediate.yml")):
-        log.write_text("")
-        calls_before = {h["name"]: len(HostStore(h["dir"]).invocations()) for h in manifest["hosts"]}
-        started = time.monotonic()
-        command = [shutil.which("ansible-playbook"), "-i", str(base / "inv-dir"), str(ROOT / "playbooks" / name),
-                   "-e", json.dumps(extra)]
-        proc = subprocess.run(command, env=env, capture_output=True, text=True)
-        seconds = time.monotonic() - started
-        trips = {name: 0 for name in with_python}
-        for line in log.read_text().splitlines():
-            for address, host in addresses.items():
-                if f" {address} " in f" {line} " and host in trips:
-                    trips[host] += 1
-                    break
-        calls = [len([r for r in HostStore(h["dir"]).invocations()[calls_before[h["name"]]:]
-                      if r["tool"] != "python3"]) for h in manifest["hosts"] if h["name"] in with_python]
-        out[label] = {"exit": proc.returncode, "seconds": round(seconds, 1),
-                      "round_trips_per_mac": round(statistics.mean(trips.values()), 2),
-                      "max_round_trips": max(trips.values()),
-                      "tool_calls_per_mac": round(statistics.mean(calls), 1)}
-        if proc.returncode not in (0, 2):
-            out[label]["tail"] = proc.stdout[-2000:]
-    return out
+    (base / "escrow").mkdir()
+    return dict(os.environ, ANSIBLE_CONFIG=str(CONFIG), ANSIBLE_COLLECTIONS_PATH=str(base / "collections"),
+                ANSIBLE_SSH_EXECUTABLE=str(wrapper), ANSIBLE_HOST_KEY_CHECKING="False",
+                ANSIBLE_VAULT_PASSWORD_FILE=str(secret), ANSIBLE_NOCOLOR="1")
+
+
+def main(argv: list | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--macs", type=int, default=50, help="Macs in the comparison fleet (default 50)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--accounts", default="2-40", help="accounts per Mac, MIN-MAX (default 2-40)")
+    parser.add_argument("--latency", default="mac", choices=("mac", "none"), help="macsim's latency profile")
+    parser.add_argument("--forks", type=int, default=8, help="the parallel runs' forks (default 8)")
+    parser.add_argument("--forks1-macs", type=int, default=2, help="Macs in the forks-1 runs (default 2)")
+    parser.add_argument("--repeats", type=int, default=1, help="interleaved runs a side at --forks (default 1)")
+    parser.add_argument("--forks1-repeats", type=int, default=2, help="interleaved runs a side at forks 1 (default 2)")
+    parser.add_argument("--scale", default="200,500", help="fleet sizes audit.yml alone runs on ('' for none)")
+    parser.add_argument("--no-remediate", action="store_true", help="skip remediate.yml and its rerun")
+    parser.add_argument("--remediate-macs", type=int, default=16,
+                        help="Macs of the comparison fleet remediate.yml runs on (default 16, for the time budget)")
+    parser.add_argument("--json", default="bench.json", help="where the report goes (default ./bench.json)")
+    args = parser.parse_args(argv)
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
+    started = time.monotonic()
+    base = Path(tempfile.mkdtemp(prefix="macops-bench-", dir="/tmp"))
+    os.chmod(base, 0o755)
+    env = environment(base)
+    comparison: dict = {}
+    remediate: dict = {}
+    scale: list = []
+    fleets_up: dict = {}
+    errors: list = []
+    try:
+        fleet = Fleet(base, args.macs, args.seed, args.accounts, args.latency)
+        fleets_up[args.macs] = round(fleet.up_seconds, 1)
+        try:
+            hosts = fleet.with_python
+            plan = [(args.forks, hosts, args.repeats), (1, hosts[:args.forks1_macs], args.forks1_repeats)]
+            for forks, subset, repeats in plan:
+                for turn in range(repeats):
+                    for side, playbook in SIDES.items():
+                        result = fleet.run(playbook, subset, forks, env, f"{side}-f{forks}-{turn + 1}")
+                        comparison.setdefault((side, forks), []).append(result)
+                        _progress(result)
+            if not args.no_remediate:
+                for label in ("remediate", "remediate rerun"):
+                    result = fleet.run(PLAYBOOKS / "remediate.yml", hosts[:args.remediate_macs], args.forks, env,
+                                       label.replace(" ", "-"))
+                    remediate[label] = result
+                    _progress(result)
+        finally:
+            fleet.down()
+        for size in [int(s) for s in args.scale.split(",") if s.strip()]:
+            try:
+                big = Fleet(base, size, args.seed, args.accounts, args.latency)
+            except Exception as exc:  # noqa: BLE001 - a fleet that will not come up is reported, the rest is kept
+                errors.append({"phase": f"audit-{size}", "error": f"{type(exc).__name__}: {str(exc)[:500]}"})
+                print(f"bench: audit-{size}: the fleet did not come up: {exc}", file=sys.stderr, flush=True)
+                continue
+            fleets_up[size] = round(big.up_seconds, 1)
+            try:
+                result = big.run(SIDES["audit"], big.with_python, args.forks, env, f"audit-{size}")
+                scale.append(result)
+                _progress(result)
+            finally:
+                big.down()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    settings = {"macs": args.macs, "macs_with_python": len(hosts), "seed": args.seed, "accounts": args.accounts,
+                "latency": args.latency, "forks": args.forks, "forks1_macs": len(hosts[:args.forks1_macs]),
+                "repeats": args.repeats, "forks1_repeats": args.forks1_repeats,
+                "remediate_macs": 0 if args.no_remediate else len(hosts[:args.remediate_macs]),
+                "config": str(CONFIG.relative_to(ROOT)),
+                "fleet_up_seconds": fleets_up, "total_seconds": round(time.monotonic() - started, 1)}
+    report = assemble(comparison, remediate, scale, settings)
+    report["errors"] = errors
+    Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    print(f"bench: report written to {args.json}")
+    for line in table(report):
+        print(line)
+    failed = [r for r in report["runs"] + scale + list(remediate.values()) if r["exit"] not in (0, 2) or r.get("tail")]
+    return 1 if failed or errors else 0
+
+
+def _progress(result: dict) -> None:
+    print(f"bench: {result['label']}: {result['macs']} Macs, forks {result['forks']}, {result['seconds']} s, "
+          f"{result['round_trips_per_mac']} SSH round trips and {result['tool_calls_per_mac']} tool calls a Mac"
+          + (f", exit {result['exit']}" if result["exit"] else ""), file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -208,7 +208,7 @@ def check_evidence() -> tuple[int, str]:
 # scan of that fleet (b), and the suites that spend their time in deliberate waits - hung tools, lingering tools,
 # interruptions (c). A new file joins part b. test_awx_runner.py (three Macs of its own, about 20 s) joins c, the
 # part that finished first in the last full run and whose suites leave the CPU mostly idle.
-INTEGRATION_OWN_FLEETS = ["test_options.py", "test_playbooks.py"]
+INTEGRATION_OWN_FLEETS = ["test_bench.py", "test_options.py", "test_playbooks.py"]
 INTEGRATION_WAITS = ["test_faults.py", "test_interruptions.py", "test_transient.py", "test_awx_runner.py"]
 
 

@@ -39,102 +39,15 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: C(generated), C(counts) (fleet totals), C(macs) (one row per Mac, sorted by host, with details;
-    C(recovery_path) says who can recover the Mac, as in M(macops.tokens.chain_of_trust_info)).
+  description: C(generated), C(counts) (fleet totals), C(macs) (one row per Mac, sorted by host, with details).
   type: dict
 """
 
-SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
-
-
-def _status(trust, stopped):
-    if trust is None or stopped:
-        return "unreachable or failed"
-    worst = min([SEVERITY_RANK.get(f["severity"], 3) for f in trust.get("findings", [])] or [3])
-    return {0: "critical", 1: "warning", 2: "info"}.get(worst, "healthy")
-
-
-def _row(host, entry):
-    trust = entry.get("trust")
-    if trust and not trust.get("mac"):
-        trust = None
-    error = entry.get("error")
-    outcomes = entry.get("outcomes") or []
-    # The connection died or a task failed part-way through a remediation: never summarised as fine.
-    stopped = bool(entry.get("stopped")) and not error
-    if stopped:
-        done = [o.get("detail") for o in outcomes if o.get("status") == "changed"]
-        error = ("the run stopped on this Mac before it finished (unreachable, or a task failed)%s; run again"
-                 % ("; done before it stopped: " + "; ".join(done) if done else ""))
-    row = {"host": host, "status": _status(trust, stopped),
-           "error": error if stopped else (None if trust else (error or "no reading")),
-           "outcomes": outcomes,
-           "changed": [o for o in outcomes if o.get("status") == "changed"],
-           "left": [o for o in outcomes if o.get("status") in ("left", "failed", "pending")]}
-    if trust is None:
-        row.update(macos=None, arch=None, token_holders=None, admin_token_holders=None, filevault=None,
-                   recovery_path=None, bootstrap_token=None, findings=[], users=[], readiness={})
-        return row
-    mac = trust["mac"]
-    os_ = mac["os"]
-    bt = mac.get("bootstrap_token") or {}
-    mdm = mac.get("mdm") or {}
-    if not mdm.get("enrolled"):
-        bootstrap = "not enrolled"
-    elif not bt.get("supported"):
-        bootstrap = "unsupported"
-    else:
-        bootstrap = "escrowed" if bt.get("escrowed") else "not escrowed"
-    row.update(
-        macos=os_.get("version"), arch="Apple silicon" if os_.get("apple_silicon") else "Intel",
-        token_holders=mac.get("token_holders"), admin_token_holders=mac.get("admin_token_holders"),
-        filevault=(mac.get("filevault") or {}).get("state"), bootstrap_token=bootstrap,
-        recovery_path=(mac.get("filevault") or {}).get("recovery_path"),
-        findings=[{"code": f["code"], "severity": f["severity"], "message": f["message"],
-                   "next_step": f["next_step"], "users": f.get("users", [])} for f in trust.get("findings", [])],
-        users=[{"name": u["name"], "kind": u.get("kind"), "admin": u.get("admin"),
-                "secure_token": u.get("secure_token"), "filevault_user": u.get("filevault_user"),
-                "volume_owner": u.get("volume_owner")}
-               for u in mac.get("users", [])],
-        readiness=dict((name, bool(r.get("available"))) for name, r in (trust.get("readiness") or {}).items()),
-    )
-    before = entry.get("trust_before")
-    if before and before.get("mac"):
-        row["findings_before"] = [f["code"] for f in before.get("findings", [])]
-        row["token_holders_before"] = before["mac"].get("token_holders")
-        row["filevault_before"] = (before["mac"].get("filevault") or {}).get("state")
-        bbt = before["mac"].get("bootstrap_token") or {}
-        row["bootstrap_escrowed_before"] = bool(bbt.get("escrowed"))
-    return row
+from ansible_collections.macops.tokens.plugins.plugin_utils._fleet import fleet_report as _fleet_report
 
 
 def fleet_report(per_host, generated=""):
-    macs = [_row(host, per_host[host] or {}) for host in sorted(per_host)]
-    read = [m for m in macs if m["error"] is None]
-    counts = {
-        "macs": len(macs),
-        "read": len(read),
-        "unreachable_or_failed": len(macs) - len(read),
-        "healthy": len([m for m in read if m["status"] == "healthy"]),
-        "critical": len([m for m in read if m["status"] == "critical"]),
-        "warning": len([m for m in read if m["status"] == "warning"]),
-        "with_token_holder": len([m for m in read if m["token_holders"]]),
-        "without_token_holder": len([m for m in read if not m["token_holders"]]),
-        "filevault_on": len([m for m in read if m["filevault"] in ("on", "encrypting")]),
-        "filevault_off": len([m for m in read if m["filevault"] == "off"]),
-        "filevault_deferred": len([m for m in read if m["filevault"] == "deferred"]),
-        "bootstrap_escrowed": len([m for m in read if m["bootstrap_token"] == "escrowed"]),
-        "bootstrap_not_escrowed": len([m for m in read if m["bootstrap_token"] == "not escrowed"]),
-        "ready_for_filevault": len([m for m in read if m["readiness"].get("filevault")]),
-        "ready_for_software_updates": len([m for m in read if m["readiness"].get("software_updates")]),
-        "changed": len([m for m in macs if m["changed"]]),
-        "left": len([m for m in macs if m["left"]]),
-    }
-    codes = {}
-    for mac in read:
-        for finding in mac["findings"]:
-            codes[finding["code"]] = codes.get(finding["code"], 0) + 1
-    return {"generated": generated, "counts": counts, "finding_counts": codes, "macs": macs}
+    return _fleet_report(per_host, generated)
 
 
 class FilterModule(object):

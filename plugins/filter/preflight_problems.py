@@ -9,16 +9,23 @@ name: preflight_problems
 short_description: What stops Ansible on a Mac, in words, from the preflight role's raw checks
 version_added: 0.1.0
 description:
-  - Takes the registered result of the C(macops.tokens.preflight) role's raw check and returns one sentence per
-    problem, each with the fix; an empty list when Ansible can work on the Mac.
-  - The role checks everything in one round trip, its output marked C(macops-python), C(macops-sudo-ok) or
-    C(macops-sudo-no), and C(macops-fda-check) followed by C(macops-fda-yes) or C(macops-fda-unknown); separate
-    results of each check may be given instead with O(sudo) and O(fda).
+  - Takes what the C(macops.tokens.preflight) role learnt about a Mac and returns one sentence per problem, each
+    with the fix; an empty list when Ansible can work on the Mac.
+  - The input is either the registered result of the role's raw check, or that of a
+    M(macops.tokens.chain_of_trust_info) call that ran first. The raw check's output is marked C(macops-python),
+    C(macops-sudo-ok) or C(macops-sudo-no), and, with the Full Disk Access check, C(macops-fda-check) followed by
+    C(macops-filevault-off) where C(fdesetup status) says FileVault is off and by C(macops-fda-yes),
+    C(macops-fda-no) or C(macops-fda-unknown) (no privacy database to read); separate results of each check may be
+    given instead with O(sudo) and O(fda).
+  - A reading (a result with C(mac)) proves that Python and C(sudo) work; its C(remote_login_full_disk_access)
+    and FileVault state are judged as the raw check's marks are, when O(full_disk_access) is true. An
+    unreachable result is reported as such. A failed or unreachable module call proves nothing (a Mac without
+    the interpreter can close the channel while the module is sent), so the raw check runs then.
 author:
   - macops.tokens maintainers (@macops)
 options:
   _input:
-    description: The check's registered result (with O(sudo), the Python check's alone).
+    description: The check's registered result (with O(sudo), the Python check's alone), or a reading's.
     type: dict
     required: true
   sudo:
@@ -36,6 +43,10 @@ options:
   user:
     description: The SSH user.
     type: str
+  full_disk_access:
+    description: Whether Full Disk Access matters (a reading's is judged only then; the raw check's marks say it).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -43,6 +54,10 @@ EXAMPLES = r"""
   ansible.builtin.set_fact:
     problems: "{{ python_check | macops.tokens.preflight_problems(sudo=sudo_check, fda=fda_check,
       interpreter='/usr/bin/python3') }}"
+
+- name: Or from a chain_of_trust_info reading, FileVault to be enabled
+  ansible.builtin.set_fact:
+    problems: "{{ reading | macops.tokens.preflight_problems(interpreter='/usr/bin/python3', full_disk_access=true) }}"
 """
 
 RETURN = r"""
@@ -57,10 +72,17 @@ import re
 MIN_PYTHON = (3, 8)
 
 
-def preflight_problems(python, sudo=None, fda=None, interpreter="/usr/bin/python3", user=None):
+def preflight_problems(python, sudo=None, fda=None, interpreter="/usr/bin/python3", user=None,
+                       full_disk_access=False):
     python = python or {}
     if python.get("unreachable"):
         return ["unreachable over SSH: %s" % (python.get("msg") or "").strip()]
+    if isinstance(python.get("mac"), dict):
+        mac = python["mac"]
+        filevault = mac.get("filevault") or {}
+        # The reading's view of the raw check's "FileVault is Off." line: off, no restart pending.
+        off = filevault.get("enabled") is False and not filevault.get("restart_pending")
+        return [NO_FDA] if full_disk_access and _lacks_fda(off, mac.get("remote_login_full_disk_access")) else []
     problems = []
     text = "%s%s" % (python.get("stdout") or "", python.get("stderr") or "")
     found = re.search(r"macops-python (\d+)\.(\d+)", text)
@@ -86,11 +108,21 @@ def preflight_problems(python, sudo=None, fda=None, interpreter="/usr/bin/python
                         "provide ansible_become_password" % (user or "the SSH user"))
     if sudo_ok and fda and not fda.get("skipped"):
         out = fda.get("stdout") or ""
-        if "macops-fda-yes" not in out and "macops-fda-unknown" not in out:
-            problems.append("Remote Login has no Full Disk Access, so FileVault cannot be enabled over SSH: turn on "
-                            "'Allow full disk access for remote users' (System Settings > General > Sharing > Remote "
-                            "Login) or deploy a Privacy Preferences Policy Control profile for sshd-keygen-wrapper")
+        access = True if "macops-fda-yes" in out else (None if "macops-fda-unknown" in out else False)
+        if _lacks_fda("macops-filevault-off" in out, access):
+            problems.append(NO_FDA)
     return problems
+
+
+NO_FDA = ("Remote Login has no Full Disk Access, so FileVault cannot be enabled over SSH: turn on 'Allow full disk "
+          "access for remote users' (System Settings > General > Sharing > Remote Login) or deploy a Privacy "
+          "Preferences Policy Control profile for sshd-keygen-wrapper")
+
+
+def _lacks_fda(filevault_off, access):
+    """The one rule: Full Disk Access is a problem only where FileVault is off (it is needed to enable it) and
+    reading the privacy database was refused (not where there is none to read)."""
+    return bool(filevault_off) and access is False
 
 
 class FilterModule(object):

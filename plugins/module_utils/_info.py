@@ -16,7 +16,7 @@ from ansible_collections.macops.tokens.plugins.module_utils import _rules as rul
 from ansible_collections.macops.tokens.plugins.module_utils._filevault import validate_key
 from ansible_collections.macops.tokens.plugins.module_utils._account import (
     MAX_PROMPT_BYTES, password_ok, password_problem)
-from ansible_collections.macops.tokens.plugins.module_utils._mac import gather
+from ansible_collections.macops.tokens.plugins.module_utils._mac import full_disk_access, gather
 from ansible_collections.macops.tokens.plugins.module_utils._runner import Runner, ToolError
 from ansible_collections.macops.tokens.plugins.module_utils._rules import authentication_grants_first_token
 from ansible_collections.macops.tokens.plugins.module_utils._tokens import find_user
@@ -163,6 +163,7 @@ def run_info(module, view):
         checked, refused = verify_credentials(module, runner, model, module.params.get("verify_credentials"))
         found = sorted(found + refused, key=lambda f: (_findings.SEVERITY_ORDER[f["severity"]], f["code"]))
         model["tool_calls"] = len(runner.calls)
+        model["remote_login_full_disk_access"] = full_disk_access()
         allowed = module.params.get("bootstrap_allowed_for_authentication", "unknown")
         module.exit_json(changed=False, mac=model, readiness=_findings.readiness(model, allowed), findings=found,
                          credentials=checked)

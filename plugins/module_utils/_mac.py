@@ -28,6 +28,9 @@ PRK_UUID = "EBC6C064-0000-11AA-AA11-00306543ECAC"
 USER_KEYS = ["RecordName", "RealName", "UniqueID", "GeneratedUID", "AuthenticationAuthority", "OriginalNodeName",
              "NFSHomeDirectory"]
 ALL_PARTS = ("os", "users", "filevault", "mdm")
+# The system privacy (TCC) database: opening it needs Full Disk Access, which a process started over SSH has only
+# when Remote Login has it. No tool reports that right; this read is the probe.
+TCC_DB = "/Library/Application Support/com.apple.TCC/TCC.db"
 
 
 def independent_reads(parts):
@@ -176,6 +179,19 @@ def gather(runner, managed_admins=(), parts=ALL_PARTS):
     with runner.in_parallel():
         runner.ahead(independent_reads(parts))
         return _gather(runner, set(managed_admins or ()), parts)
+
+
+def full_disk_access(path=TCC_DB):
+    """Whether this process (so Remote Login, whose rights it inherits) has Full Disk Access: True when the system
+    privacy database can be read, False when opening it is refused, None when it is not there (nothing to tell)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.read(16)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return False
+    return True
 
 
 def _gather(runner, managed, parts):

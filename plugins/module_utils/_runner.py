@@ -115,6 +115,28 @@ class _Abandoned(Exception):
     """A read that was not started because the parallel read it belonged to had already failed."""
 
 
+def detach_from_terminal():
+    """Leave the controlling terminal, if the module has one; True when it did.
+
+    Without pipelining, ansible-core runs the module on the SSH session's terminal (``ssh -tt``). A tool that reads a
+    password with readpassphrase(3) (``sysadminctl -password -``, ``profiles``, ``dscl -authonly``) prompts on
+    ``/dev/tty`` whenever one can be opened, so it would wait there, unanswered, instead of reading the stdin this
+    runner writes the password to. In a session of its own the module and its tools have no terminal, and those
+    tools read stdin. ``converse`` still gives its tool a terminal of its own. Called before the first call that
+    writes to a tool's stdin.
+    """
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False  # no controlling terminal (pipelining, AWX): nothing to leave
+    os.close(fd)
+    try:
+        os.setsid()
+    except OSError:
+        return False  # already a session leader: setsid is refused, and the terminal stays
+    return True
+
+
 class Runner(object):
     """Runs tools for one module invocation and counts the calls."""
 
@@ -128,6 +150,7 @@ class Runner(object):
         self._starting = threading.Lock()  # held from before run_command until its tool has started
         self._live = set()  # tools started from the pool and not yet finished (under _starting)
         self._abandon = False
+        self._detached = False  # detach_from_terminal() has run (before the first call with stdin)
 
     def path(self, tool):
         path = TOOLS[tool]
@@ -256,6 +279,9 @@ class Runner(object):
         """
         command = self._command(tool, args)
         limit = self.timeout if timeout is None else timeout
+        if data is not None and not self._detached:
+            self._detached = True
+            detach_from_terminal()
         rc, out, err, killed = self._outcome(command, data, limit)
         self.calls.append(command)
         if killed:

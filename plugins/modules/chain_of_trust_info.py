@@ -224,6 +224,15 @@ mac:
       description: How many tool invocations the read took.
       type: int
       returned: always
+    remote_login_full_disk_access:
+      description:
+        - Whether Remote Login has Full Disk Access, which enabling FileVault over SSH needs on macOS 10.15 and
+          later. The module opens the system privacy database, which only a process with that right can read; no
+          tool is run for it.
+        - V(null) when that database is not there. Read as root (C(become)); the C(macops.tokens.preflight) role
+          turns it into advice where FileVault is off.
+      type: bool
+      returned: always
   sample:
     os: {version: "14.4.1", apple_silicon: true}
     token_holders: 1

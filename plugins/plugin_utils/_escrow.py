@@ -56,6 +56,26 @@ def vault_secrets(loader):
     return list(getattr(getattr(loader, "_vault", None), "secrets", None) or [])
 
 
+NO_VAULT_PASSWORD = ("escrowing recovery keys needs a vault password to encrypt them with, and none was given: run "
+                     "with --vault-password-file or --vault-id, set ANSIBLE_VAULT_PASSWORD_FILE, or attach a vault "
+                     "credential to the AWX job template. Nothing was changed")
+
+
+def dir_problem(path, name="escrow_dir"):
+    """Why ``path`` cannot take escrow files (``name`` is how the message calls it), or None when it can."""
+    if not path:
+        return ("%s is required: give a persistent directory on the controller for the recovery keys (there is no "
+                "default location on purpose)" % name)
+    if not os.path.isabs(path):
+        return "%s must be an absolute path on the controller; got %s" % (name, path)
+    if not os.path.isdir(path):
+        return ("%s %s does not exist on the controller; create it (mode 0700, on storage that outlives this run) "
+                "and run again. Nothing was changed" % (name, path))
+    if not os.access(path, os.W_OK | os.X_OK):
+        return "%s %s is not writable by the controller's user; nothing was changed" % (name, path)
+    return None
+
+
 def fingerprint(key):
     return hashlib.sha256(to_bytes(key.strip())).hexdigest()[:16]
 
@@ -72,21 +92,11 @@ class Escrow(object):
 
     def check(self):
         """Fail before anything changes on a Mac when a key could not be escrowed afterwards."""
-        if not self.dir:
-            raise EscrowError("escrow_dir is required: give a persistent directory on the controller for the "
-                              "recovery keys (there is no default location on purpose)")
-        if not os.path.isabs(self.dir):
-            raise EscrowError("escrow_dir must be an absolute path on the controller; got %s" % self.dir)
-        if not os.path.isdir(self.dir):
-            raise EscrowError("escrow_dir %s does not exist on the controller; create it (mode 0700, on storage "
-                              "that outlives this run) and run again. Nothing was changed" % self.dir)
-        if not os.access(self.dir, os.W_OK | os.X_OK):
-            raise EscrowError("escrow_dir %s is not writable by the controller's user; nothing was changed"
-                              % self.dir)
+        problem = dir_problem(self.dir)
+        if problem:
+            raise EscrowError(problem)
         if not self._secret():
-            raise EscrowError("escrowing recovery keys needs a vault password to encrypt them with, and none was "
-                              "given: run with --vault-password-file or --vault-id, set ANSIBLE_VAULT_PASSWORD_FILE, "
-                              "or attach a vault credential to the AWX job template. Nothing was changed")
+            raise EscrowError(NO_VAULT_PASSWORD)
 
     def _secret(self):
         if not self.secrets:

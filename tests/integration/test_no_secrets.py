@@ -30,10 +30,14 @@ def test_no_password_reached_any_argv(mac_fleet):
 
 def test_no_recovery_key_reached_any_argv_and_escrow_holds_only_ciphertext(mac_fleet):
     keys = set()
+    ledger = b""
     for name in os.listdir(mac_fleet.escrow_dir):
         data = (mac_fleet.escrow_dir / name).read_bytes()
         if name.startswith(".") and name.endswith(".lock"):
             assert data == b"", f"{name}: the per-Mac lock files hold nothing"
+            continue
+        if name == "ledger.jsonl":  # plain JSON by design: fingerprints, never keys (checked below)
+            ledger = data
             continue
         assert data.startswith(b"$ANSIBLE_VAULT;"), f"{name} in the escrow directory is not vault-encrypted"
         keys.add(mac_fleet.read_escrow(mac_fleet.escrow_dir / name)["recovery_key"])
@@ -42,6 +46,9 @@ def test_no_recovery_key_reached_any_argv_and_escrow_holds_only_ciphertext(mac_f
         if key:
             keys.add(key)
     assert len(keys) >= 5  # enabled, rotated and superseded keys of the FileVault suites
+    entries = [json.loads(line) for line in ledger.decode().splitlines() if line.strip()]
+    assert entries and all(e["event"] == "escrowed" for e in entries)  # every key the suites escrowed is recorded
+    assert not any(key.encode() in ledger for key in keys)
     for host in mac_fleet.hosts:
         for record in mac_fleet.store(host).invocations():
             argv = json.dumps(record["argv"])

@@ -83,12 +83,16 @@ def test_remediation_leaves_a_mac_alone_while_its_setup_finishes(transient_fleet
     host = "fv-setup-finishing"
     _settles_in(transient_fleet, host, 600)  # still finishing during the whole run
     root = Path(__file__).resolve().parents[2]
+    # What remediate.yml checks on the controller before it touches any Mac: an escrow directory and a vault password.
+    escrow, vault = transient_fleet.base / "escrow", transient_fleet.base / "vault-password"
+    escrow.mkdir(mode=0o700, exist_ok=True)
+    vault.write_text("transient-suite-vault\n")
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(transient_fleet.collections), ANSIBLE_HOST_KEY_CHECKING="False",
-               ANSIBLE_PIPELINING="True", ANSIBLE_NOCOLOR="1")
+               ANSIBLE_PIPELINING="True", ANSIBLE_NOCOLOR="1", ANSIBLE_VAULT_PASSWORD_FILE=str(vault))
     out = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(transient_fleet.inventory),
                           str(root / "playbooks" / "remediate.yml"), "-e",
                           '{"macops_hosts": "%s", "macops_transient_wait": 0, "macops_admin_user": "macadmin", '
-                          '"macops_admin_password": "macadmin-pw"}' % host],
+                          '"macops_admin_password": "macadmin-pw", "macops_escrow_dir": "%s"}' % (host, escrow)],
                          env=env, capture_output=True, text=True, timeout=300)
     assert "the user's key is not on the volume yet" in out.stdout, out.stdout[-3000:]
     assert transient_fleet.writes(host) == []

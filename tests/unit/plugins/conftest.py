@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.macops.tokens.plugins.module_utils import _pending
+from ansible_collections.macops.tokens.plugins.module_utils import _pending, _runner
 from ansible_collections.macops.tokens.tests.unit.plugins.harness import Harness
 
 
@@ -17,6 +17,13 @@ def pending_dir(tmp_path, monkeypatch):
     directory = tmp_path / "mac-library-macops.tokens"
     monkeypatch.setattr(_pending, "DIRECTORY", str(directory))
     return directory
+
+
+@pytest.fixture(autouse=True)
+def stays_on_its_terminal(monkeypatch):
+    """Modules run in pytest's own process here: leaving the terminal would take pytest off it (test_runner.py
+    tests ``detach_from_terminal`` in a child of its own)."""
+    monkeypatch.setattr(_runner, "detach_from_terminal", lambda: False)
 
 
 @pytest.fixture

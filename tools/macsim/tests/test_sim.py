@@ -324,3 +324,60 @@ def test_shipped_icloud_hosts_show_the_attested_pair_and_no_institutional_key(ma
     assert host.run("fdesetup", "haspersonalrecoverykey")[1].strip() == personal
     assert host.run("fdesetup", "hasinstitutionalrecoverykey")[1].strip() == "false"
     assert host.run("fdesetup", "status")[1].startswith("FileVault is On.")
+
+
+def test_latency_profile_delays_each_tool_outside_the_state_lock(make_host):
+    import threading
+
+    from macsim import latency
+
+    host = make_host(doc=mac(users=[user("ann", 501, admin=True, secure_token=True)], sim={"latency": "mac"}))
+    started = time.monotonic()
+    host.run("dscl", ".", "-list", "/Users", "UniqueID")
+    assert time.monotonic() - started >= latency.MAC["dscl"][0][1]
+    host.store.clear_log()
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(host.run("sysadminctl", "-secureTokenStatus", "ann")))
+               for _ in range(4)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    assert all("Secure token is ENABLED for user ann" in err for _code, _out, err in results)
+    calls = host.store.invocations()
+    assert [c["latency"] for c in calls] == [0.3] * 4 and all(c["duration"] >= 0.3 for c in calls)
+    assert elapsed < 2 * 0.3, f"four reads took {elapsed:.2f} s: the delays ran one after another (inside the lock)"
+    assert latency.delay("mac", "profiles", ["status", "-type", "bootstraptoken"]) == 0.8
+    assert latency.delay("mac", "sysadminctl", ["-secureTokenOn", "bob"]) == 1.0
+    assert latency.delay("none", "profiles", ["status"]) == 0.0
+
+
+def test_generated_fleet_has_the_accounts_asked_for_and_a_latency_profile(tmp_path):
+    from macsim.mac import Mac
+
+    doc = fleet.load_scenario("generated:30:5:2-40")
+    counts = [len(info["state"]["users"]) for info in doc["hosts"].values()]
+    assert min(counts) >= 2 and max(counts) <= 40 and len(set(counts)) > 5
+    for info in doc["hosts"].values():
+        users = info["state"]["users"]
+        assert len({u["name"] for u in users}) == len(users) and len({u["uid"] for u in users}) == len(users)
+        added = [u for u in users if u["name"].startswith("staff")]
+        holders = [u for u in users if u["secure_token"] and u not in added and u["kind"] == "local"]
+        assert all(u["secure_token"] == (bool(holders) and Mac(info["state"]).apfs) for u in added)
+    assert fleet.load_scenario("generated:30:5")["hosts"]["mac0001"]["state"]["users"] == \
+        [u for u in doc["hosts"]["mac0001"]["state"]["users"] if not u["name"].startswith("staff")]
+    for bad in ("generated:3:1:40-2", "generated:3:1:x", "generated:3:1:2-40:9"):
+        with pytest.raises(fleet.FleetError, match="generated"):
+            fleet.load_scenario(bad)
+    assert schema.validate({"hostname": "m", "os": {"version": "14.4"}})["sim"]["latency"] == "none"
+    with pytest.raises(schema.StateError, match="latency"):
+        schema.validate({"hostname": "m", "os": {"version": "14.4"}, "sim": {"latency": "slow"}})
+
+
+def test_a_fleet_of_more_than_250_macs_spans_consecutive_subnets():
+    addresses = [fleet.address("127.77.20", i) for i in range(600)]
+    assert len(set(addresses)) == 600 and addresses[0] == "127.77.20.2" and addresses[249] == "127.77.20.251"
+    assert addresses[250] == "127.77.21.2" and addresses[-1] == "127.77.22.101"
+    assert all(0 < int(a.rsplit(".", 1)[1]) < 255 for a in addresses)

@@ -153,7 +153,10 @@ def test_grant_outcomes_per_account_failed_or_not():
     ({"stdout": "macops-python 3.9\n"}, {"rc": 0}, None, []),
     ({"stdout": "macops-python 3.9\n"}, {"rc": 0}, {"stdout": "macops-fda-yes\n"}, []),
     ({"stdout": "macops-python 3.9\n"}, {"rc": 0}, {"stdout": "macops-fda-unknown\n"}, []),
-    ({"stdout": "macops-python 3.9\n"}, {"rc": 0}, {"stdout": ""}, ["Full Disk Access"]),
+    ({"stdout": "macops-python 3.9\n"}, {"rc": 0}, {"stdout": "macops-filevault-off\nmacops-fda-no\n"},
+     ["Full Disk Access"]),
+    ({"stdout": "macops-python 3.9\n"}, {"rc": 0}, {"stdout": "macops-filevault-off\nmacops-fda-unknown\n"}, []),
+    ({"stdout": "macops-python 3.9\n"}, {"rc": 0}, {"stdout": "macops-fda-no\n"}, []),  # FileVault on: not needed
     ({"stdout": "macops-python 3.9\n"}, {"rc": 0}, {"skipped": True}, []),
     ({"stdout": "", "stderr": "xcode-select: note: No developer tools were found"}, {"rc": 0}, None, ["the stub"]),
     ({"stdout": "", "stderr": "python3: not found", "rc": 127}, {"rc": 0}, None, ["no working Python"]),
@@ -170,7 +173,12 @@ def test_preflight_problems(python, sudo, fda, expect):
     ("macops-python 3.9\nmacops-sudo-ok\n", []),
     ("macops-python 3.9\nmacops-sudo-ok\nmacops-fda-check\nmacops-fda-yes\n", []),
     ("macops-python 3.9\nmacops-sudo-ok\nmacops-fda-check\nmacops-fda-unknown\n", []),
-    ("macops-python 3.9\nmacops-sudo-ok\nmacops-fda-check\n", ["Full Disk Access"]),
+    ("macops-python 3.9\nmacops-sudo-ok\nmacops-fda-check\nmacops-filevault-off\nmacops-fda-no\n",
+     ["Full Disk Access"]),
+    ("macops-python 3.9\nmacops-sudo-ok\nmacops-fda-check\nmacops-filevault-off\n", ["Full Disk Access"]),
+    ("macops-python 3.9\nmacops-sudo-ok\nmacops-fda-check\nmacops-fda-no\n", []),
+    ("macops-python 3.9\nmacops-sudo-no\nmacops-fda-check\nmacops-filevault-off\nmacops-fda-no\n",
+     ["sudo does not work"]),
     ("xcode-select: note: No developer tools were found\nmacops-sudo-ok\n", ["the stub"]),
     ("sh: /usr/bin/python3: not found\nmacops-sudo-ok\n", ["no working Python"]),
     ("macops-python 3.7\nmacops-sudo-ok\n", ["too old"]),
@@ -181,6 +189,31 @@ def test_preflight_problems(python, sudo, fda, expect):
 def test_preflight_problems_from_the_one_round_trip_check(stdout, expect):
     found = preflight_problems({"stdout": stdout, "rc": 0}, interpreter="/usr/bin/python3", user="admin")
     assert len(found) == len(expect) and all(e in f for e, f in zip(expect, found)), found
+
+
+def _reading(state="off", enabled=False, access=False, restart=False):
+    return {"changed": False, "mac": {"filevault": {"state": state, "enabled": enabled, "restart_pending": restart},
+                                      "remote_login_full_disk_access": access}}
+
+
+@pytest.mark.parametrize("result,full_disk_access,expect", [
+    (_reading(), False, []),  # the audit does not ask about Full Disk Access
+    (_reading(), True, ["Full Disk Access"]),
+    (_reading(state="deferred"), True, ["Full Disk Access"]),  # fdesetup still says "FileVault is Off."
+    (_reading(access=True), True, []),
+    (_reading(access=None), True, []),  # no privacy database to read: nothing to tell
+    (_reading(state="on", enabled=True), True, []),
+    (_reading(restart=True), True, []),  # "FileVault is Off, but needs to be restarted": not the raw check's line
+    ({"unreachable": True, "msg": "timed out"}, True, ["unreachable over SSH: timed out"]),
+])
+def test_preflight_problems_from_a_reading(result, full_disk_access, expect):
+    """A chain_of_trust_info reading proves Python and sudo work; its Full Disk Access is judged as the raw marks."""
+    found = preflight_problems(result, interpreter="/usr/bin/python3", user="admin", full_disk_access=full_disk_access)
+    assert len(found) == len(expect) and all(e in f for e, f in zip(expect, found)), found
+    if expect and "Full Disk Access" in expect[0]:
+        raw = preflight_problems({"stdout": "macops-python 3.9\nmacops-sudo-ok\nmacops-fda-check\n"
+                                            "macops-filevault-off\nmacops-fda-no\n"}, interpreter="/usr/bin/python3")
+        assert found == raw  # the same advice, word for word, whichever way it was found
 
 
 def trust(users, findings=(), **kw):

@@ -193,6 +193,24 @@ def test_the_simulated_healthy_mac_reads_as_the_healthy_table(harness):
             ("enabled", True), ("disabled", False)]
 
 
+@pytest.mark.parametrize("content,expect", [(b"SQLite format 3\x00", True), (None, False), ("absent", None)])
+def test_chain_of_trust_info_reports_full_disk_access_without_a_tool_call(
+        harness, monkeypatch, tmp_path, content, expect):
+    db = tmp_path / "TCC.db"
+    if content == "absent":
+        db = tmp_path / "absent.db"
+    elif content is None:
+        db.mkdir()  # opening it fails, as opening the database does without the right
+    else:
+        db.write_bytes(content)
+    from ansible_collections.macops.tokens.plugins.module_utils import _mac
+
+    monkeypatch.setattr(_mac.full_disk_access, "__defaults__", (str(db),))
+    result, fake = run_module(harness, chain_of_trust_info, {}, HEALTHY)
+    assert result["mac"]["remote_login_full_disk_access"] is expect
+    assert result["mac"]["tool_calls"] == len(fake.calls) == 14  # the probe is a read of a file, not a tool
+
+
 def test_timeout_must_be_positive(harness):
     result, fake = run_module(harness, filevault_info, {"timeout": 0}, HEALTHY)
     assert result["failed"] and "timeout must be at least 1 second" in result["msg"] and fake.calls == []

@@ -34,7 +34,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 def cmd_fleet_up(args: argparse.Namespace) -> int:
     manifest = fleet.up(args.scenario, args.workdir, inventory=args.inventory, alt_wording=args.alt_wording,
-                        port=args.port, subnet=args.subnet)
+                        port=args.port, subnet=args.subnet, latency=args.latency)
     for host in manifest["hosts"]:
         print(f"{host['name']}: {host['user']}@{host['address']}:{host['port']} python={host['python']}")
     if args.inventory:
@@ -204,7 +204,8 @@ def cmd_evidence(args: argparse.Namespace) -> int:
 def cmd_generate(args: argparse.Namespace) -> int:
     from .generate import generate
 
-    print(yaml.safe_dump(generate(args.count, args.seed), sort_keys=False))
+    accounts = tuple(int(n) for n in args.accounts.split("-", 1)) if args.accounts else None
+    print(yaml.safe_dump(generate(args.count, args.seed, accounts=accounts), sort_keys=False))
     return 0
 
 
@@ -221,9 +222,12 @@ def parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fleet", help="bring a fleet of simulated Macs up or down")
     fsub = f.add_subparsers(dest="fleet_cmd", required=True)
     fu = fsub.add_parser("up", help="start every Mac of a scenario as its own sshd")
-    fu.add_argument("scenario", help="a shipped scenario name, a YAML path, or generated:COUNT[:SEED]")
+    fu.add_argument("scenario", help="a shipped scenario name, a YAML path, or generated:COUNT[:SEED[:MIN-MAX]] "
+                                     "(MIN-MAX: accounts per Mac)")
     fu.add_argument("--inventory", help="write an Ansible inventory here")
     fu.add_argument("--alt-wording", action="store_true", help="replace every invented text with its alternative")
+    fu.add_argument("--latency", choices=("none", "mac"),
+                    help="each tool's answer time on every Mac (sim.latency; mac: as on a Mac, see macsim.latency)")
     fu.add_argument("--port", type=int, default=22)
     fu.add_argument("--subnet", help="loopback /24 to use, e.g. 127.77.20 (default: the first free one)")
     fu.set_defaults(func=cmd_fleet_up)
@@ -313,6 +317,7 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="print a generated scenario of COUNT Macs")
     g.add_argument("count", type=int)
     g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--accounts", metavar="MIN-MAX", help="accounts per Mac, drawn between MIN and MAX (e.g. 2-40)")
     g.set_defaults(func=cmd_generate)
     return p
 

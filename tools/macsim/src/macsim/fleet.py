@@ -70,7 +70,8 @@ def shipped_hosts() -> dict:
 
 
 def load_scenario(name_or_path: str) -> dict:
-    """A scenario by shipped name, ``all`` (every shipped host), a YAML path, or ``generated:N[:SEED]``."""
+    """A scenario by shipped name, ``all`` (every shipped host), a YAML path, or ``generated:N[:SEED[:MIN-MAX]]``
+    (MIN-MAX: the number of accounts each Mac has, drawn between the two)."""
     if name_or_path == "all":
         return normalise({"description": "every host of every shipped scenario", "hosts": shipped_hosts()}, "all")
     if name_or_path.startswith("generated:"):
@@ -80,9 +81,16 @@ def load_scenario(name_or_path: str) -> dict:
         try:
             count = int(parts[1])
             seed = int(parts[2]) if len(parts) > 2 else 1
+            accounts = tuple(int(n) for n in parts[3].split("-", 1)) if len(parts) > 3 else None
+            if accounts is not None and (len(accounts) != 2 or len(parts) > 4):
+                raise ValueError(parts[3])
         except (IndexError, ValueError):
-            raise FleetError("generated scenarios are written generated:COUNT[:SEED], e.g. generated:50:7")
-        return normalise(generate(count, seed), "generated")
+            raise FleetError("generated scenarios are written generated:COUNT[:SEED[:MIN-MAX]], e.g. generated:50:7 "
+                             "or generated:50:7:2-40 (each Mac with 2 to 40 accounts)")
+        try:
+            return normalise(generate(count, seed, accounts=accounts), "generated")
+        except ValueError as exc:
+            raise FleetError(f"{name_or_path}: {exc}") from exc
     path = Path(name_or_path)
     if not path.exists():
         path = SCENARIO_DIR / f"{name_or_path}.yml"
@@ -178,13 +186,18 @@ SUBNET_CLAIMS = "/tmp/macsim-subnets.json"
 SUBNET_QUARANTINE = 900  # seconds
 
 
-def pick_subnet() -> str:
-    """A 127.77.X subnet nobody listens on and no fleet used in the last 15 minutes.
+HOSTS_PER_SUBNET = 250  # .2 to .251 of each 127.77.X.0/24
+
+
+def pick_subnet(count: int = 1) -> str:
+    """A 127.77.X subnet nobody listens on and no fleet used in the last 15 minutes (with the next ones, when a
+    fleet of ``count`` Macs needs more than one /24: see ``address``).
 
     A subnet is not reused at once: SSH clients keep multiplexed master connections (ControlPersist) to an
     address and user for a while, and a new fleet on the same addresses would receive the old fleet's
     connections. Called with the fleet-up lock held, so the claims file has one writer at a time.
     """
+    span = max(1, -(-count // HOSTS_PER_SUBNET))
     busy = _listening_addresses()
     taken = {a.rsplit(".", 1)[0] for a in busy}
     try:
@@ -194,14 +207,20 @@ def pick_subnet() -> str:
     now = time.time()
     recent = {subnet for subnet, when in claims.items() if now - when < SUBNET_QUARANTINE}
     for avoid in (taken | recent, taken):
-        for third in range(10, 250):
-            subnet = f"127.77.{third}"
-            if subnet not in avoid:
+        for third in range(10, 251 - span):
+            subnets = [f"127.77.{third + n}" for n in range(span)]
+            if not avoid.intersection(subnets):
                 claims = {k: v for k, v in claims.items() if now - v < SUBNET_QUARANTINE}
-                claims[subnet] = now
+                claims.update({subnet: now for subnet in subnets})
                 Path(SUBNET_CLAIMS).write_text(json.dumps(claims))
-                return subnet
-    raise FleetError("no free 127.77.X.0/24 loopback subnet")
+                return subnets[0]
+    raise FleetError(f"no {span} free 127.77.X.0/24 loopback subnet(s)")
+
+
+def address(subnet: str, index: int) -> str:
+    """The loopback address of a fleet's Mac number ``index`` (from 0): 250 to a /24, then the next /24."""
+    prefix, third = subnet.rsplit(".", 1)
+    return f"{prefix}.{int(third) + index // HOSTS_PER_SUBNET}.{index % HOSTS_PER_SUBNET + 2}"
 
 
 # ---- one host ------------------------------------------------------------------------------------
@@ -383,20 +402,20 @@ UP_LOCK = "/tmp/macsim-fleet-up.lock"
 
 
 def up(scenario: str, workdir: str, inventory: str | None = None, alt_wording: bool = False,
-       port: int = 22, subnet: str | None = None) -> dict:
+       port: int = 22, subnet: str | None = None, latency: str | None = None) -> dict:
     """Bring a fleet up. Concurrent calls (parallel test workers) take turns, so no two pick the same subnet."""
     import fcntl
 
     with open(UP_LOCK, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            return _up(scenario, workdir, inventory, alt_wording, port, subnet)
+            return _up(scenario, workdir, inventory, alt_wording, port, subnet, latency)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _up(scenario: str, workdir: str, inventory: str | None, alt_wording: bool, port: int,
-        subnet: str | None) -> dict:
+        subnet: str | None, latency: str | None = None) -> dict:
     if os.geteuid() != 0:
         raise FleetError("macsim fleet up needs root: it creates mount namespaces and starts sshd")
     for tool in ("unshare", "mount", "ssh-keygen"):
@@ -427,15 +446,16 @@ def _up(scenario: str, workdir: str, inventory: str | None, alt_wording: bool, p
                        stdout=subprocess.DEVNULL)
     pubkey = (ssh / "id_ed25519.pub").read_text()
     _write(ssh / "authorized_keys", pubkey, 0o644)
-    subnet = subnet or pick_subnet()
+    subnet = subnet or pick_subnet(len(doc["hosts"]))
     hosts = []
     manifest = {"scenario": scenario, "workdir": str(wd), "subnet": subnet, "hosts": hosts, "key": str(key)}
     try:
         for index, (name, info) in enumerate(doc["hosts"].items()):
             if alt_wording:
                 info["state"]["sim"]["alt_wording"] = True
-            address = f"{subnet}.{index + 2}"
-            entry = _prepare_host(wd, name, info, address, port, pubkey)
+            if latency is not None:
+                info["state"]["sim"]["latency"] = latency
+            entry = _prepare_host(wd, name, info, address(subnet, index), port, pubkey)
             log = open(Path(entry["dir"]) / "host.log", "wb")
             proc = subprocess.Popen(
                 ["unshare", "--mount", "--uts", "--propagation", "private", "--", sys.executable, "-m",

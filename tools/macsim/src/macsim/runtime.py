@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
-from . import texts
+from . import latency, texts
 from .mac import Mac
 from .schema import StateError
 from .store import HostStore
@@ -208,6 +208,10 @@ def run_tool(tool: str, host_dir: str, argv: list, impl: Callable[[Ctx], int], *
                 stderr.write(fault["stderr"])
                 code = fault["exit_code"]
                 return code
+        pause = latency.delay(state["sim"]["latency"], tool, list(argv))
+        if pause:  # before the lock: reads on one Mac overlap while they wait, as separate processes do on a Mac
+            record["latency"] = pause
+            time.sleep(pause)
         with store.transaction() as state:
             mac = Mac(state)
             alt = bool(state["sim"]["alt_wording"]) or texts.alt_from_env()

@@ -403,6 +403,9 @@ MACHINE = {
                   }),
     "sim": F(dict, "simulator settings", default={}, children={
         "alt_wording": F(bool, "replace every invented text with its alternative", default=False),
+        "latency": F(str, "how long each tool takes to answer: none (at once) or mac (each Apple tool's time on a "
+                          "Mac, slept outside the state lock; see macsim.latency)", default="none",
+                     choices=("none", "mac")),
     }),
 }
 
