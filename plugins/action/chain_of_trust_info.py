@@ -11,7 +11,9 @@ import os
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.macops.tokens.plugins.plugin_utils._escrow import Escrow, EscrowError, execute_quietly
+from ansible_collections.macops.tokens.plugins.plugin_utils import _ledger
+from ansible_collections.macops.tokens.plugins.plugin_utils._escrow import (
+    Escrow, EscrowError, execute_quietly, fingerprint)
 from ansible_collections.macops.tokens.plugins.plugin_utils._redact import redact_task_source
 
 MODULE = "macops.tokens.chain_of_trust_info"
@@ -26,9 +28,10 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         args = dict(self._task.args)
-        if args.get("recovery_key") is not None:
-            return dict(result, failed=True, msg="recovery_key is filled in from escrow_dir by the action plugin; "
-                                                 "remove it from the task")
+        for own in ("recovery_key", "revealed"):
+            if args.get(own) is not None:
+                return dict(result, failed=True, msg="%s is filled in from escrow_dir by the action plugin; remove "
+                                                     "it from the task" % own)
         if not args.get("escrow_dir"):
             args.pop("escrow_dir", None)
             result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
@@ -37,12 +40,16 @@ class ActionModule(ActionBase):
         try:
             if not os.path.isabs(args["escrow_dir"]) or not os.path.isdir(args["escrow_dir"]):
                 raise EscrowError("escrow_dir %s is not an existing directory on the controller" % args["escrow_dir"])
-            current = Escrow(self._loader, args["escrow_dir"]).read(task_vars.get("inventory_hostname", "localhost"))
-        except EscrowError as exc:  # an audit reports what it can: the escrow is then not checked, and says why
-            current, warning = None, "the escrowed recovery key was not checked: %s" % exc
+            host = task_vars.get("inventory_hostname", "localhost")
+            current = Escrow(self._loader, args["escrow_dir"]).read(host)
+            used = current and _ledger.revealed(args["escrow_dir"], host, fingerprint(current["recovery_key"]))
+        except (EscrowError, _ledger.LedgerError) as exc:  # an audit reports what it can, and says why
+            current, used, warning = None, None, "the escrowed recovery key was not checked: %s" % exc
             args.pop("escrow_dir")
         if current:
             args["recovery_key"] = current["recovery_key"]
+        if used:
+            args["revealed"] = _ledger.describe(used)
         # The key travels to the Mac in the module's arguments: the connection must not print them at -vvv.
         result.update(execute_quietly(self, MODULE, args, task_vars))
         if warning:

@@ -23,7 +23,7 @@ FINDING_CODES = (
     "bootstrap_token_unsupported", "bootstrap_token_not_escrowed", "no_volume_owner", "orphaned_crypto_user",
     "filevault_setup_incomplete", "holder_not_volume_owner", "credential_rejected", "recovery_key_not_escrowed",
     "icloud_recovery_only", "watched_account_missing", "watched_account_without_token",
-    "watched_account_not_filevault_user", "watched_account_not_volume_owner",
+    "watched_account_not_filevault_user", "watched_account_not_volume_owner", "recovery_key_revealed",
 )
 READINESS_FUNCTIONS = ("filevault", "software_updates", "startup_security_policy", "erase_all_content_and_settings",
                        "kext_approval", "bootstrap_token_authorisation", "grant_secure_tokens")
@@ -222,6 +222,14 @@ def _recovery_findings(model):
                          "filevault_enforce_rotate_unescrowed_keys: true.", "R52, R58")]
     if model["filevault"]["state"] == "decrypting":
         return []  # the key stops mattering when decryption ends; no key is rotated meanwhile (the remediation waits)
+    if path == rules.RECOVERY_ESCROWED and model["filevault"].get("escrow_revealed"):
+        return [_finding("recovery_key_revealed", "warning",
+                         "The recovery key escrowed for this Mac was %s: whoever saw it can unlock this Mac until "
+                         "it is rotated." % model["filevault"]["escrow_revealed"],
+                         "Run remediate.yml (filevault_enforce rotates a revealed key, "
+                         "filevault_enforce_rotate_revealed_keys) or macops.tokens.filevault_recovery_key with "
+                         "escrow_dir: the new key is escrowed and validated, the old one kept as superseded.",
+                         "R52, R58")]
     if path == rules.RECOVERY_ICLOUD_ONLY:
         return [_finding("icloud_recovery_only", "warning",
                          "Only the user's Apple Account (iCloud) can recover this Mac: the volume has an iCloud "

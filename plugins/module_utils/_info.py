@@ -149,6 +149,8 @@ def check_escrow(module, runner, model):
         except ToolError as exc:
             module.fail_json(msg="validating the escrowed recovery key failed: %s" % exc, **exc.details())
         fv["escrow"] = rules.ESCROW_VALID if valid else rules.ESCROW_INVALID
+    # A key revealed from the escrow (the ledger, via the action plugin) is still valid but used: said so.
+    fv["escrow_revealed"] = params.get("revealed") if fv["escrow"] == rules.ESCROW_VALID else None
     fv["recovery_path"] = rules.recovery_path(model)
 
 

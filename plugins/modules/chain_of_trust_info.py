@@ -96,6 +96,12 @@ options:
     description:
       - The escrowed key to validate. The action plugin fills it in from O(escrow_dir); do not set it in a task.
     type: str
+  revealed:
+    description:
+      - When, by whom and why the escrowed key was revealed, from the escrow's ledger. The action plugin fills it in
+        from O(escrow_dir); do not set it in a task. A valid escrowed key that was revealed is reported by the
+        C(recovery_key_revealed) finding and in RV(mac.filevault.escrow_revealed).
+    type: str
   bootstrap_allowed_for_authentication:
     description:
       - Whether the MDM reports C(BootstrapTokenAllowedForAuthentication) as V(allowed) for this Mac (Apple silicon).
@@ -192,6 +198,10 @@ mac:
           description: What the escrow in O(escrow_dir) says of this Mac's personal recovery key - V(valid) (the
             escrowed key validates on the Mac), V(invalid) (it does not), V(absent) (no key escrowed for this Mac)
             or V(not_checked) (no O(escrow_dir), or FileVault is not on).
+          type: str
+        escrow_revealed:
+          description: When, by whom and why the valid escrowed key was revealed (the escrow's ledger); V(null)
+            when it was not, or the escrow was not checked. Such a key is rotated by the next remediation.
           type: str
         recovery_path:
           description:
@@ -306,6 +316,7 @@ def main():
             service_accounts=dict(type="list", elements="str", default=[]),
             escrow_dir=dict(type="path"),
             recovery_key=dict(type="str", no_log=True),
+            revealed=dict(type="str"),
             bootstrap_allowed_for_authentication=dict(type="str", choices=["allowed", "disallowed", "unknown"],
                                                       default="unknown"),
             transient_wait=dict(type="int", default=0),

@@ -268,6 +268,15 @@ def test_a_revealed_key_is_recorded_then_rotated_after_use(demo_fleet):
 
     said = "revealed %s by helpdesk1: INC-4711: user locked out" % entry["at"]
     why = "the escrowed key was %s; a revealed key is rotated after use" % said
+
+    def audit_codes(log):
+        extra = {"macops_hosts": "fv-off", "macops_report_dir": str(demo_fleet.work / log)}
+        assert demo_fleet.playbook("audit.yml", log + ".log", extra) == 0
+        report = json.loads((demo_fleet.work / log / "fleet-report.json").read_text())
+        return [f["code"] for f in _outcomes(report)["fv-off"]["findings"]]
+
+    # The audit says so too (the escrow's ledger), so audit and remediation agree on what is to be done.
+    assert "recovery_key_revealed" in audit_codes("reveal-audit")
     assert run("reveal-check", check=True) == ["would rotate the recovery key and escrow it (%s)" % why]
     assert demo_fleet.state("fv-off")["filevault"]["personal_recovery_key"] == first
     assert run("reveal-rotate") == ["rotated the recovery key and escrowed it (%s)" % why]
@@ -280,6 +289,7 @@ def test_a_revealed_key_is_recorded_then_rotated_after_use(demo_fleet):
     assert (last["event"], last["fingerprint"], last["replaces"]) == ("escrowed", fingerprint(second),
                                                                       fingerprint(first))
     assert run("reveal-again") == []
+    assert "recovery_key_revealed" not in audit_codes("reveal-audit-after")
     assert demo_fleet.state("fv-off")["filevault"]["personal_recovery_key"] == second
     ledger_text = (escrow / "ledger.jsonl").read_text()
     assert first not in ledger_text and second not in ledger_text

@@ -8,9 +8,10 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.macops.tokens.plugins.action import chain_of_trust_info
+from ansible_collections.macops.tokens.plugins.plugin_utils import _ledger
 from ansible_collections.macops.tokens.plugins.plugin_utils._redact import MASK
 from ansible_collections.macops.tokens.tests.unit.plugins.action.harness import (
-    OLD_KEY, VAULT_PASSWORD, assert_no_secret, check_plain_run, pre_escrow)
+    HOST, OLD_KEY, VAULT_PASSWORD, assert_no_secret, check_plain_run, fingerprint, pre_escrow)
 
 MODULE = "macops.tokens.chain_of_trust_info"
 PW_A, PW_B = "Verify-Pw-A-3301", "Verify-Pw-B-3302"
@@ -88,3 +89,24 @@ def test_a_recovery_key_in_the_task_is_refused(run_action, tmp_path):
     assert result == {"failed": True, "msg": "recovery_key is filled in from escrow_dir by the action plugin; remove "
                                              "it from the task"}
     assert run.calls == [] and run.source_args()["recovery_key"] == MASK
+
+
+@pytest.mark.parametrize("revealed_key,sends", [(OLD_KEY, True), ("OTHR-KEY0-0000-0000-0000-0000", False)],
+                         ids=["the-escrowed-key-was-revealed", "an-older-key-was-revealed"])
+def test_a_revealed_escrowed_key_is_said_to_the_module(run_action, tmp_path, revealed_key, sends):
+    pre_escrow(tmp_path, OLD_KEY)
+    _ledger.append(str(tmp_path), {"event": "revealed", "host": HOST, "fingerprint": fingerprint(revealed_key),
+                                   "by": "helpdesk1", "reason": "INC-4711"})
+    run = run_action(chain_of_trust_info, {"escrow_dir": str(tmp_path)}, [(MODULE, _escrow_answer("valid"))])
+    run()
+    (call,) = run.calls
+    said = _ledger.describe(_ledger.entries(str(tmp_path))[0])
+    assert call.args == dict({"escrow_dir": str(tmp_path), "recovery_key": OLD_KEY},
+                             **({"revealed": said} if sends else {}))
+
+
+def test_revealed_in_the_task_is_refused(run_action, tmp_path):
+    run = run_action(chain_of_trust_info, {"escrow_dir": str(tmp_path), "revealed": "by me"})
+    assert run() == {"failed": True, "msg": "revealed is filled in from escrow_dir by the action plugin; remove it "
+                                            "from the task"}
+    assert run.calls == []

@@ -16,7 +16,8 @@ from ansible_collections.macops.tokens.plugins.modules import chain_of_trust_inf
 from ansible_collections.macops.tokens.tests.unit.plugins.modules.macs import KEY, OTHER_KEY, state
 
 ESCROW = {"escrow_dir": "/controller/escrow"}
-RECOVERY_CODES = {"no_recovery_key", "icloud_recovery_only", "recovery_key_not_escrowed"}
+RECOVERY_CODES = {"no_recovery_key", "icloud_recovery_only", "recovery_key_not_escrowed", "recovery_key_revealed"}
+REVEALED = "revealed 2026-12-02T10:00:00+00:00 by helpdesk1 (job 42): INC-4711"
 
 
 def fv(**fields):
@@ -28,6 +29,11 @@ def fv(**fields):
 # id, FileVault section, the module's arguments, (escrow, recovery_path, recovery finding or None)
 CASES = [
     ("escrowed-and-valid", fv(), dict(ESCROW, recovery_key=KEY), ("valid", "escrowed", None)),
+    # A revealed key: still the organisation's way in, but used (the escrow's ledger): rotate it.
+    ("escrowed-valid-and-revealed", fv(), dict(ESCROW, recovery_key=KEY, revealed=REVEALED),
+     ("valid", "escrowed", "recovery_key_revealed")),
+    ("revealed-but-rotated-elsewhere", fv(), dict(ESCROW, recovery_key=OTHER_KEY, revealed=REVEALED),
+     ("invalid", "personal_not_escrowed_here", "recovery_key_not_escrowed")),
     ("escrowed-key-rotated-elsewhere", fv(), dict(ESCROW, recovery_key=OTHER_KEY),
      ("invalid", "personal_not_escrowed_here", "recovery_key_not_escrowed")),
     ("nothing-escrowed-here", fv(), ESCROW, ("absent", "personal_not_escrowed_here", "recovery_key_not_escrowed")),
@@ -66,6 +72,9 @@ def test_each_mac_says_who_can_recover_it(harness, section, args, expect):
     assert got["icloud_recovery"] is bool(section.get("icloud_recovery"))
     found = [f for f in result["findings"] if f["code"] in RECOVERY_CODES]
     assert [f["code"] for f in found] == ([code] if code else [])
+    assert got["escrow_revealed"] == (REVEALED if code == "recovery_key_revealed" else None)
+    if code == "recovery_key_revealed":
+        assert REVEALED in found[0]["message"] and "filevault_enforce_rotate_revealed_keys" in found[0]["next_step"]
     if code in ("icloud_recovery_only", "recovery_key_not_escrowed"):
         assert found[0]["next_step"].startswith("The organisation holds no recovery key for this Mac")
         assert "filevault_enforce_rotate_unescrowed_keys" in found[0]["next_step"]
