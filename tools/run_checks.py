@@ -4,7 +4,7 @@ Every check runs even when an earlier one failed, so one run shows everything th
 is wrong. pytest suites count each test; every other check (lint, each sanity run,
 units, molecule) counts as one. The exit code is non-zero when anything failed.
 
-The whole run has four lanes: the integration suites, in three parts (they spend much of
+The whole run has six lanes: the integration suites, in five parts (they spend much of
 their time waiting on SSH round trips, simulated Macs and the faults' deliberate waits), run in
 child processes alongside the other checks; their output is kept in .checks/<part>.log and
 printed when they end.
@@ -30,8 +30,9 @@ VENV_BIN = ROOT / ".venv" / "bin"
 TREE = ROOT / "build" / "ansible_collections" / "macops" / "tokens"
 CHECKS_DIR = ROOT / ".checks"  # the lanes' logs and results; not under build/, which the build recreates
 ALL_CHECKS = ["lint", "build", "ee", "sanity", "units", "evidence", "macsim-tests", "integration", "molecule"]
-PYTEST_CHECKS = ("pytest", "macsim-tests", "integration", "integration-a", "integration-b", "integration-c")
-LANES = ("integration-a", "integration-b", "integration-c")  # child processes next to the others when --jobs > 1
+LANES = ("integration-a", "integration-b", "integration-c", "integration-d", "integration-e")  # child processes
+# next to the other checks when --jobs > 1
+PYTEST_CHECKS = ("pytest", "macsim-tests", "integration") + LANES
 MAC_PYTHONS = ("3.8", "3.9")
 
 
@@ -203,25 +204,29 @@ def check_evidence() -> tuple[int, str]:
     return result.returncode, (lines[-1] if lines else "macsim evidence: no score printed")
 
 
-# The integration suites in three parts, each its own lane when checks run side by side: the suites that bring up
-# fleets of their own and keep the CPU busy (a), the rest, which share one session fleet and end with the secrets
-# scan of that fleet (b), and the suites that spend their time in deliberate waits - hung tools, lingering tools,
-# interruptions (c). A new file joins part b. test_awx_runner.py (three Macs of its own, about 20 s) joins c, the
-# part that finished first in the last full run and whose suites leave the CPU mostly idle.
-INTEGRATION_OWN_FLEETS = ["test_bench.py", "test_options.py", "test_playbooks.py"]
-INTEGRATION_WAITS = ["test_faults.py", "test_interruptions.py", "test_transient.py", "test_awx_runner.py"]
+# The integration suites in five parts, each its own lane when checks run side by side (the lanes spend most of
+# their time waiting on SSH and on simulated tools, so five fit on two cores): suites with fleets of their own
+# (a: options and the bench; d: preflight and the sliced reports; e: the demo fleet's playbooks), the rest, which
+# share one session fleet and end with the secrets scan of that fleet (b), and the suites that spend their time in
+# deliberate waits - hung tools, lingering tools, interruptions (c). A new file joins part b. The split follows the
+# suites' times in the last full run (about 300 to 480 s a lane).
+INTEGRATION_PARTS = {
+    "integration-a": ["test_bench.py", "test_options.py"],
+    "integration-c": ["test_faults.py", "test_interruptions.py", "test_transient.py"],
+    "integration-d": ["test_awx_runner.py", "test_preflight.py", "test_report_runs.py"],
+    "integration-e": ["test_playbooks.py"],
+}
 
 
 def pytest_paths(check: str) -> list[str]:
     if check == "macsim-tests":
         return ["tools/macsim/tests"]
     files = sorted(p.name for p in (ROOT / "tests" / "integration").glob("test_*.py"))
-    if check == "integration-a":
-        return [f"tests/integration/{f}" for f in files if f in INTEGRATION_OWN_FLEETS]
+    if check in INTEGRATION_PARTS:
+        return [f"tests/integration/{f}" for f in files if f in INTEGRATION_PARTS[check]]
     if check == "integration-b":
-        return [f"tests/integration/{f}" for f in files if f not in INTEGRATION_OWN_FLEETS + INTEGRATION_WAITS]
-    if check == "integration-c":
-        return [f"tests/integration/{f}" for f in files if f in INTEGRATION_WAITS]
+        named = [f for part in INTEGRATION_PARTS.values() for f in part]
+        return [f"tests/integration/{f}" for f in files if f not in named]
     if check == "integration":
         return ["tests/integration"]
     return ["tools/macsim/tests", "tests/integration"]  # pytest: both
