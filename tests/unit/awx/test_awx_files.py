@@ -268,4 +268,5 @@ def test_the_docs_show_the_pod_spec_and_the_credential_types_as_they_are():
     for path in TYPES:
         doc_type = load(path)
         assert {"inputs": doc_type["inputs"], "injectors": doc_type["injectors"]} in blocks, path.name
-    assert "TODO-numbers" in doc  # the forks and slices table is filled from `make bench`
+    # The forks and slices table holds figures measured with `make bench`, not placeholders.
+    assert "TODO" not in doc and "| 46 | 8 | 1 | 37.6 s" in doc
