@@ -13,7 +13,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.macops.tokens.plugins.plugin_utils import _ledger
 from ansible_collections.macops.tokens.plugins.plugin_utils._escrow import (
-    Escrow, EscrowError, execute_quietly, fingerprint)
+    Escrow, EscrowError, execute_quietly, revealed_note)
 from ansible_collections.macops.tokens.plugins.plugin_utils._redact import redact_task_source
 
 MODULE = "macops.tokens.chain_of_trust_info"
@@ -42,14 +42,14 @@ class ActionModule(ActionBase):
                 raise EscrowError("escrow_dir %s is not an existing directory on the controller" % args["escrow_dir"])
             host = task_vars.get("inventory_hostname", "localhost")
             current = Escrow(self._loader, args["escrow_dir"]).read(host)
-            used = current and _ledger.revealed(args["escrow_dir"], host, fingerprint(current["recovery_key"]))
+            used = revealed_note(args["escrow_dir"], host, current)
         except (EscrowError, _ledger.LedgerError) as exc:  # an audit reports what it can, and says why
             current, used, warning = None, None, "the escrowed recovery key was not checked: %s" % exc
             args.pop("escrow_dir")
         if current:
             args["recovery_key"] = current["recovery_key"]
         if used:
-            args["revealed"] = _ledger.describe(used)
+            args["revealed"] = used
         # The key travels to the Mac in the module's arguments: the connection must not print them at -vvv.
         result.update(execute_quietly(self, MODULE, args, task_vars))
         if warning:

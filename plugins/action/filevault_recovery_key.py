@@ -11,7 +11,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.macops.tokens.plugins.plugin_utils import _ledger
 from ansible_collections.macops.tokens.plugins.plugin_utils._redact import redact_task_source
 from ansible_collections.macops.tokens.plugins.plugin_utils._escrow import (
-    execute_quietly, Escrow, EscrowError, escrow_new_key, escrow_path, fingerprint)
+    execute_quietly, Escrow, EscrowError, escrow_new_key, escrow_path, fingerprint, revealed_note)
 
 
 class ActionModule(ActionBase):
@@ -40,13 +40,13 @@ class ActionModule(ActionBase):
         try:
             escrow.check()
             current = escrow.read(host)
-            used = current and _ledger.revealed(escrow.dir, host, fingerprint(current["recovery_key"]))
+            used = revealed_note(escrow.dir, host, current)
         except (EscrowError, _ledger.LedgerError) as exc:
             return dict(result, failed=True, changed=False, escrowed=False, msg=str(exc))
         if current:
             args["recovery_key"] = current["recovery_key"]
         if used:
-            args["revealed"] = _ledger.describe(used)
+            args["revealed"] = used
         module_result = execute_quietly(self, "macops.tokens.filevault_recovery_key", args, task_vars)
         result.update(module_result)
         if "recovery_key" in result:

@@ -211,6 +211,13 @@ def execute_quietly(action, module_name, module_args, task_vars):
             context.no_log = value
 
 
+def revealed_note(escrow_dir, host, doc):
+    """When, by whom and why the escrowed key ``doc`` was revealed (the ledger), or None: the escrowed key is used
+    until a new one replaces it. Raises _ledger.LedgerError when the ledger cannot be read."""
+    used = doc and _ledger.revealed(escrow_dir, host, fingerprint(doc["recovery_key"]))
+    return _ledger.describe(used) if used else None
+
+
 def record_escrow(escrow, host, key, replaced, task_vars, result):
     """The ledger's entry for a key just written to escrow; a ledger that cannot be written is a warning, since the
     key itself is kept."""
