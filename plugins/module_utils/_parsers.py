@@ -521,3 +521,15 @@ def version_tuple(version):
     while len(parts) < 3:
         parts.append(0)
     return tuple(parts)
+
+
+BOOTTIME_RE = re.compile(r"\{\s*sec\s*=\s*(\d+),\s*usec\s*=\s*(\d+)\s*\}")
+
+
+def parse_boottime(text):
+    """``sysctl -n kern.boottime`` (``{ sec = 1700000000, usec = 123456 } Tue Nov 14 22:13:20 2023``, or the same
+    after ``kern.boottime: ``): the boot's time as seconds since the epoch, to the microsecond."""
+    found = BOOTTIME_RE.search(text or "")
+    if not found:
+        raise ParseError("parse_boottime", text, "expected '{ sec = N, usec = N }'")
+    return int(found.group(1)) + int(found.group(2)) / 1e6

@@ -173,6 +173,61 @@ def recovery_path(model: dict) -> Optional[str]:
     return RECOVERY_NONE
 
 
+# How a Mac with FileVault comes back from a restart it was told to make over SSH (macops.tokens.filevault_restart).
+RESTART_PLAIN = "plain"  # FileVault is off: the Mac boots into macOS by itself
+RESTART_AUTHRESTART = "authrestart"  # fdesetup authrestart: the next boot is unlocked once, without anyone at pre-boot
+RESTART_PREBOOT_SSH = "preboot_ssh"  # macOS 26 on Apple silicon: a FileVault user's password unlocks pre-boot over SSH
+RESTART_METHODS = (RESTART_PLAIN, RESTART_AUTHRESTART, RESTART_PREBOOT_SSH)
+
+
+def preboot_ssh_unlock(model: dict) -> bool:
+    """macOS 26 and later on Apple silicon answer SSH at the FileVault pre-boot screen and unlock the Data volume with
+    a FileVault user's password (apple_ssh_and_filevault(7); both public implementations say Apple silicon only)."""
+    return bool(model["os"]["apple_silicon"]) and version(model) >= (26, 0, 0)
+
+
+def restart_path(model: dict, method: str, has_user_password: bool, has_recovery_key: bool) -> tuple:
+    """(path, reason) for a restart that must come back unlocked, or (None, why not).
+
+    ``method`` is ``auto`` or one of RESTART_METHODS; ``model`` carries ``filevault.state`` and
+    ``restart.supports_authrestart``. ``supportsauthrestart`` answers about the hardware, not FileVault (fdesetup(8),
+    munki #627), so FileVault's state is asked first.
+    """
+    state = (model.get("filevault") or {}).get("state")
+    if state not in ENCRYPTED:
+        if method in ("auto", RESTART_PLAIN):
+            return RESTART_PLAIN, "FileVault is %s, so the Mac boots into macOS without an unlock" % state
+        return None, ("FileVault is %s on this Mac: nothing is unlocked at pre-boot, so method=%s does not apply "
+                      "(use method=auto or plain)" % (state, method))
+    supports = bool((model.get("restart") or {}).get("supports_authrestart"))
+    reasons = []
+    if method in ("auto", RESTART_AUTHRESTART):
+        if not supports:
+            reasons.append("fdesetup supportsauthrestart says false, so authrestart cannot unlock the next boot")
+        elif not (has_user_password or has_recovery_key):
+            reasons.append("authrestart needs a FileVault user's password (user and password) or the escrowed "
+                           "recovery key (escrow_dir)")
+        else:
+            how = "a FileVault user's password" if has_user_password else "the escrowed recovery key"
+            return RESTART_AUTHRESTART, ("FileVault is %s and the Mac supports authrestart: %s unlocks the next "
+                                         "boot once" % (state, how))
+    if method in ("auto", RESTART_PREBOOT_SSH):
+        if not preboot_ssh_unlock(model):
+            reasons.append("unlocking at pre-boot over SSH needs macOS 26 or later on Apple silicon (this Mac: "
+                           "macOS %s, %s)" % (model["os"]["version"], model["os"]["architecture"]))
+        elif not has_user_password:
+            reasons.append("unlocking at pre-boot over SSH needs a FileVault user's name and password (user and "
+                           "password); a recovery key is not accepted there")
+        else:
+            return RESTART_PREBOOT_SSH, ("FileVault is %s and this Mac answers SSH at pre-boot (macOS %s on Apple "
+                                         "silicon): a plain restart, then the FileVault user's password unlocks it "
+                                         "over SSH" % (state, model["os"]["version"]))
+    if method == RESTART_PLAIN:
+        reasons.append("FileVault is %s, so a plain restart would leave the Mac at the FileVault login window "
+                       "until someone types a password there" % state)
+    return None, "; ".join(reasons)
+
+
 def organisation_can_recover(path: Optional[str]) -> bool:
     """The organisation holds a way in: an escrowed key it validated, or its institutional key."""
     return path in (RECOVERY_ESCROWED, RECOVERY_INSTITUTIONAL)

@@ -47,6 +47,7 @@ TOOLS = {
     "uname": "/usr/bin/uname",
     "sysctl": "/usr/sbin/sysctl",
     "ls": "/bin/ls",
+    "shutdown": "/sbin/shutdown",
 }
 C_LOCALE = {"LANG": "C", "LC_ALL": "C"}
 DEFAULT_TIMEOUT = 60

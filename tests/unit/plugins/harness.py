@@ -77,7 +77,7 @@ class Call(object):
         return "Call(%r, %r, %r)" % (self.tool, self.argv, self.stdin)
 
 
-FDESETUP_READS = ("status", "list", "haspersonalrecoverykey", "hasinstitutionalrecoverykey", "showdeferralinfo",
+FDESETUP_READS = ("status", "supportsauthrestart", "list", "haspersonalrecoverykey", "hasinstitutionalrecoverykey", "showdeferralinfo",
                   "isactive")
 
 
@@ -243,6 +243,7 @@ class SimBackend(object):
         if tool in IMPLS:
             with self._keys():
                 return call(tool, self.host_dir, list(argv), stdin=stdin or "")
+        assert tool in ("ls",), "%s is not simulated here and must not run on this machine" % tool
         local = [self.host_dir + a if a.startswith("/") else a for a in argv]
         done = subprocess.run(["/bin/" + tool] + local, capture_output=True, text=True, input=stdin, check=False)
         return done.returncode, done.stdout, done.stderr
