@@ -77,8 +77,8 @@ class Call(object):
         return "Call(%r, %r, %r)" % (self.tool, self.argv, self.stdin)
 
 
-FDESETUP_READS = ("status", "supportsauthrestart", "list", "haspersonalrecoverykey", "hasinstitutionalrecoverykey", "showdeferralinfo",
-                  "isactive")
+FDESETUP_READS = ("status", "supportsauthrestart", "list", "haspersonalrecoverykey", "hasinstitutionalrecoverykey",
+                  "showdeferralinfo", "isactive")
 
 
 def is_read(call):
