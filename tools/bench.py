@@ -5,16 +5,18 @@ audit.yml alone on bigger fleets, then remediate.yml and its no-change rerun.
 Usage: python tools/bench.py [--macs 50] [--forks1-macs 2] [--repeats 1] [--forks1-repeats 2] [--scale 200,500]
                              [--json bench.json] (--help: every option)
 
-One invocation:
-1. a generated fleet of --macs Macs (2 to 40 accounts each), every tool delayed as on a Mac;
-2. baseline and audit.yml, interleaved (A B, --repeats times), at forks 8 on every Mac with a Python, then
-   interleaved A B A B (--forks1-repeats) at forks 1 on the first --forks1-macs of them: forks 1 is serial and
+One invocation, on one generated fleet of the largest size asked for (max of --macs and --scale), every tool delayed
+as on a Mac (the generator draws Mac after Mac from one seeded sequence, so the fleet's first --macs Macs are the
+fleet generated:--macs would be):
+1. baseline and audit.yml, interleaved (A B, --repeats times), at forks 8 on the first --macs Macs with a Python,
+   then interleaved A B A B (--forks1-repeats) at forks 1 on the first --forks1-macs of them: forks 1 is serial and
    the baseline takes most of a minute a Mac there, so a subset keeps the whole run within 15 minutes; every
    figure is per Mac, and the speedup is the median baseline seconds per Mac over audit.yml's at forks 1;
-3. remediate.yml, then remediate.yml again (no change expected), on the same fleet;
-4. audit.yml at forks 8 on fresh fleets of each --scale size;
-5. the table, the targets (met or not), a hosts/hour figure (3600 over audit.yml's seconds per Mac on the biggest
-   fleet), bench.json, and as the last line `audit speedup vs baseline: R×`.
+2. audit.yml at forks 8 on the fleet's first N Macs for each N of --scale;
+3. remediate.yml, then remediate.yml again (no change expected), on the first --remediate-macs Macs (last: it
+   changes them);
+4. the table, the targets (met or not), a hosts/hour figure (3600 over audit.yml's seconds per Mac on the biggest
+   run), bench.json, and as the last line `audit speedup vs baseline: R×`.
 
 Per run: wall time, seconds per Mac, SSH round trips per Mac (every ssh command Ansible runs, counted by a logging
 wrapper around ssh), tool calls per Mac (macsim's invocation logs) and the controller's peak memory (the sum of the
@@ -212,12 +214,18 @@ class Fleet:
                                  inventory=str(self.dir / "inv" / "hosts.yml"), latency=latency)
         self.up_seconds = time.monotonic() - started
         self.stores = {h["name"]: HostStore(h["dir"]) for h in self.manifest["hosts"]}
+        self.size = len(self.manifest["hosts"])
         self.with_python = [h["name"] for h in self.manifest["hosts"] if h["python"] not in ("none", "stub")]
         self.addresses = {h["address"]: h["name"] for h in self.manifest["hosts"]}
         for name, store in self.stores.items():
             host_vars = self.dir / "inv" / "host_vars" / name
             host_vars.mkdir(parents=True)
             (host_vars / "main.yml").write_text(yaml.safe_dump(_credentials(store.load())))
+
+    def first(self, count: int) -> list:
+        """The Macs with a Python among the fleet's first ``count``."""
+        names = {h["name"] for h in self.manifest["hosts"][:count]}
+        return [h for h in self.with_python if h in names]
 
     def down(self) -> None:
         from macsim import fleet
@@ -319,11 +327,16 @@ def main(argv: list | None = None) -> int:
     scale: list = []
     fleets_up: dict = {}
     errors: list = []
+    sizes = [int(x) for x in args.scale.split(",") if x.strip()]
+    hosts: list = []
     try:
-        fleet = Fleet(base, args.macs, args.seed, args.accounts, args.latency)
-        fleets_up[args.macs] = round(fleet.up_seconds, 1)
+        # One fleet for every run: the generator draws Mac after Mac from one seeded sequence, so its first --macs
+        # Macs are exactly the fleet generated:--macs would be, and the scale runs take its first 200, 500, ...
+        # Macs. One fleet up instead of three keeps the whole bench within its time budget.
+        fleet = Fleet(base, max([args.macs] + sizes), args.seed, args.accounts, args.latency)
+        fleets_up[fleet.size] = round(fleet.up_seconds, 1)
         try:
-            hosts = fleet.with_python
+            hosts = fleet.first(args.macs)
             plan = [(args.forks, hosts, args.repeats), (1, hosts[:args.forks1_macs], args.forks1_repeats)]
             for forks, subset, repeats in plan:
                 for turn in range(repeats):
@@ -331,6 +344,14 @@ def main(argv: list | None = None) -> int:
                         result = fleet.run(playbook, subset, forks, env, f"{side}-f{forks}-{turn + 1}")
                         comparison.setdefault((side, forks), []).append(result)
                         _progress(result)
+            for size in sizes:  # before remediate.yml, which changes the first Macs
+                if size > fleet.size:
+                    errors.append({"phase": f"audit-{size}", "error": f"the fleet has {fleet.size} Macs"})
+                    continue
+                result = fleet.run(SIDES["audit"], fleet.first(size), args.forks, env, f"audit-{size}")
+                result["fleet_macs"] = size
+                scale.append(result)
+                _progress(result)
             if not args.no_remediate:
                 for label in ("remediate", "remediate rerun"):
                     result = fleet.run(PLAYBOOKS / "remediate.yml", hosts[:args.remediate_macs], args.forks, env,
@@ -339,20 +360,9 @@ def main(argv: list | None = None) -> int:
                     _progress(result)
         finally:
             fleet.down()
-        for size in [int(s) for s in args.scale.split(",") if s.strip()]:
-            try:
-                big = Fleet(base, size, args.seed, args.accounts, args.latency)
-            except Exception as exc:  # noqa: BLE001 - a fleet that will not come up is reported, the rest is kept
-                errors.append({"phase": f"audit-{size}", "error": f"{type(exc).__name__}: {str(exc)[:500]}"})
-                print(f"bench: audit-{size}: the fleet did not come up: {exc}", file=sys.stderr, flush=True)
-                continue
-            fleets_up[size] = round(big.up_seconds, 1)
-            try:
-                result = big.run(SIDES["audit"], big.with_python, args.forks, env, f"audit-{size}")
-                scale.append(result)
-                _progress(result)
-            finally:
-                big.down()
+    except Exception as exc:  # noqa: BLE001 - a fleet that will not come up is reported, with what was measured
+        errors.append({"phase": "fleet", "error": f"{type(exc).__name__}: {str(exc)[:500]}"})
+        print(f"bench: {exc}", file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     settings = {"macs": args.macs, "macs_with_python": len(hosts), "seed": args.seed, "accounts": args.accounts,
