@@ -211,7 +211,7 @@ def plan(module, runner, p):
         raise ChangeError("this Mac cannot be restarted so that it comes back by itself: %s; nothing was restarted"
                           % reason, **result)
     if method != rules.RESTART_PLAIN and p["user"] and p["password"]:
-        accepted, _ = password_ok(runner, p["user"], p["password"])
+        accepted = password_ok(runner, p["user"], p["password"])[0]
         if not accepted:
             raise ChangeError("the password given for %s is not that account's password on this Mac (dscl "
                               "-authonly refused it); nothing was restarted, and nothing was typed at pre-boot, where "

@@ -110,8 +110,7 @@ def unlock(argv, password, timeout=60.0):
     chunks, typed, refused_again, deadline = [], False, False, time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.5)
-            if not ready:
+            if not select.select([fd], [], [], 0.5)[0]:
                 continue
             try:
                 data = os.read(fd, 4096)
@@ -131,7 +130,7 @@ def unlock(argv, password, timeout=60.0):
         else:
             os.kill(pid, signal.SIGKILL)
     finally:
-        _, status = os.waitpid(pid, 0)
+        status = os.waitpid(pid, 0)[1]
         os.close(fd)
     rc = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
     transcript = "".join(chunks).replace(password, "********") if password else "".join(chunks)
