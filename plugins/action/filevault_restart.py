@@ -53,7 +53,8 @@ class ActionModule(ActionBase):
                 escrow.check()
                 doc = escrow.read(task_vars.get("inventory_hostname", "localhost"))
             except EscrowError as exc:
-                return dict(result, failed=True, changed=False, msg="%s. Nothing was restarted" % exc)
+                return dict(result, failed=True, changed=False,
+                            msg="%s; the Mac was not restarted" % str(exc).rstrip("."))
             if doc:
                 args["recovery_key"] = doc["recovery_key"]
         planned = execute_quietly(self, MODULE, dict(args, phase="plan"), task_vars)
