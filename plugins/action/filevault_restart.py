@@ -62,7 +62,7 @@ class ActionModule(ActionBase):
         if planned.get("failed") or planned.get("unreachable"):
             return result
         before = planned["boottime_before"]
-        if self._diff:
+        if self._play_context.diff:
             result["diff"] = {"before": {"boottime": before}, "after": {"boottime": "(a new boot)",
                                                                         "method": planned["method"]}}
         if self._task.check_mode:
@@ -156,7 +156,7 @@ class ActionModule(ActionBase):
                 if method == "authrestart" and attempts:
                     result.setdefault("warnings", []).append(
                         "authrestart did not unlock the new boot; the Mac was unlocked at pre-boot over SSH")
-                if self._diff:
+                if "diff" in result:
                     result["diff"]["after"] = {"boottime": got["boottime"], "method": unlocked_by}
                 return result
             went_down = True
