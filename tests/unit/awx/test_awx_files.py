@@ -44,7 +44,7 @@ def read_by_collection() -> str:
 
 def test_the_files_are_there():
     assert [p.name for p in TYPES] == ["mac_admin.yml", "user_passwords.yml"]
-    assert sorted(SURVEYS) == ["audit", "remediate", "report", "reveal_key"]
+    assert sorted(SURVEYS) == ["audit", "remediate", "report", "restart", "reveal_key"]
 
 
 @pytest.mark.parametrize("path", TYPES, ids=lambda p: p.stem)
@@ -164,7 +164,7 @@ def test_the_survey_validator_refuses_what_awx_refuses():
         "question 0: default not among the choices"]
 
 
-@pytest.mark.parametrize("name", ["audit", "remediate", "report", "reveal_key"])
+@pytest.mark.parametrize("name", ["audit", "remediate", "report", "reveal_key", "restart"])
 def test_survey_is_one_awx_accepts_and_asks_only_for_what_the_playbook_reads(name):
     spec = json.loads(SURVEYS[name].read_text())
     assert validate_survey(spec) == []
@@ -186,6 +186,9 @@ def test_survey_is_one_awx_accepts_and_asks_only_for_what_the_playbook_reads(nam
     if name == "reveal_key":  # who reveals is AWX's own job user (awx_user_name), never a survey answer
         assert variables == {"macops_reveal_host", "macops_reveal_reason", "macops_escrow_dir"}
         assert all(q["required"] for q in spec["spec"]) and "macops_operator" not in variables
+        return
+    if name == "restart":  # a FileVault user's password comes from the administrator credential, never a survey
+        assert variables == {"macops_hosts", "macops_restart_batch", "macops_escrow_dir", "macops_tool_timeout"}
         return
     assert {"macops_hosts", "macops_report_dir", "macops_managed_admins", "macops_tool_timeout"} <= variables
     if name == "remediate":
@@ -227,7 +230,7 @@ def test_configure_playbook_matches_the_files_it_loads():
     templates = {t["awx.awx.job_template"]["playbook"]: t["awx.awx.job_template"]
                  for t in tasks_using(play, "awx.awx.job_template")}
     assert set(templates) == {"playbooks/audit.yml", "playbooks/remediate.yml", "playbooks/report.yml",
-                              "playbooks/reveal_key.yml"}
+                              "playbooks/reveal_key.yml", "playbooks/restart.yml"}
     for playbook, args in templates.items():
         assert (ROOT / playbook).is_file()
         assert args["survey_enabled"] is True and f"/surveys/{Path(playbook).stem}.json'" in args["survey_spec"]
@@ -238,6 +241,9 @@ def test_configure_playbook_matches_the_files_it_loads():
     assert "credentials" not in templates["playbooks/report.yml"]  # the merge touches no Mac
     # Revealing needs the vault that decrypts the escrow and nothing that reaches a Mac.
     assert templates["playbooks/reveal_key.yml"]["credentials"] == [by_type["Vault"]["name"]]
+    # Restarting needs the SSH key, a FileVault user (the administrator credential) and the vault for the key path.
+    assert templates["playbooks/restart.yml"]["credentials"][1:] == ["macops.tokens Mac administrator",
+                                                                     by_type["Vault"]["name"]]
     (group,) = tasks_using(play, "awx.awx.instance_group")
     assert "/kubernetes/container-group-pod-spec.yml'" in group["awx.awx.instance_group"]["pod_spec_override"]
 
