@@ -106,7 +106,7 @@ def test_ssh_banner_tells_an_ssh_server_from_a_closed_port():
     port = server.getsockname()[1]
 
     def answer():
-        conn, _ = server.accept()
+        conn = server.accept()[0]
         conn.sendall(b"SSH-2.0-OpenSSH_10.0\r\n")
         conn.close()
 
