@@ -313,8 +313,8 @@ def main(argv: list | None = None) -> int:
     parser.add_argument("--forks1-repeats", type=int, default=2, help="interleaved runs a side at forks 1 (default 2)")
     parser.add_argument("--scale", default="200,500", help="fleet sizes audit.yml alone runs on ('' for none)")
     parser.add_argument("--no-remediate", action="store_true", help="skip remediate.yml and its rerun")
-    parser.add_argument("--remediate-macs", type=int, default=16,
-                        help="Macs of the comparison fleet remediate.yml runs on (default 16, for the time budget)")
+    parser.add_argument("--remediate-macs", type=int, default=8,
+                        help="Macs of the comparison fleet remediate.yml runs on (default 8, for the time budget)")
     parser.add_argument("--json", default="bench.json", help="where the report goes (default ./bench.json)")
     args = parser.parse_args(argv)
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
