@@ -171,7 +171,7 @@ def test_sysctl_kern_boottime_follows_the_restart(make_host):
     assert host.run("sysctl", "kern.boottime")[1] == (
         "kern.boottime: { sec = 1700000000, usec = 123456 } Tue Nov 14 22:13:20 2023\n")
     host.run("shutdown", "-r", "now")
-    assert host.run("sysctl", "-n", "kern.boottime")[1] != "{ sec = 1700000000, usec = 123456 } Tue Nov 14 22:13:20 2023\n"
+    assert "1700000000" not in host.run("sysctl", "-n", "kern.boottime")[1]
 
 
 def test_macsim_unlock_on_a_bare_host_reads_the_password_from_stdin(make_host):

@@ -78,7 +78,8 @@ def _kbd(host, name, password, timeout=30):
     prompt. Returns (what came before it, what came after the answer, the exit status, or 'reprompted' when the
     server asked again: then the client is stopped)."""
     child = pexpect.spawn("ssh", ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                                  "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=keyboard-interactive",
+                                  "-o", "PubkeyAuthentication=no",
+                                  "-o", "PreferredAuthentications=keyboard-interactive",
                                   f"{name}@{host['address']}", "true"], encoding="utf-8", timeout=timeout)
     child.expect(r"\) Password:")
     head = child.before + child.after
@@ -147,7 +148,8 @@ def test_macos_26_unlocks_at_the_preboot_sshd_then_authrestart_comes_back_unlock
     assert wait_phase(workdir, host["name"], "preboot_ssh", 5)["failed_unlocks"] == 2
     # The right one: the success text, then the server closes; macOS boots and keys work again.
     head, tail, status = _kbd(host, "macadmin", "macadmin-pw")
-    assert tail.lstrip(" ").startswith("\nSystem successfully unlocked.\nYou may now use SSH to authenticate normally.\n\n"), tail
+    success = "\nSystem successfully unlocked.\nYou may now use SSH to authenticate normally.\n\n"
+    assert tail.lstrip(" ").startswith(success), tail
     assert tail.rstrip().endswith(f"Connection closed by {host['address']} port 22") and status == 255
     assert "Password:" not in tail  # no second prompt
     up = wait_phase(workdir, host["name"], "up", 30)

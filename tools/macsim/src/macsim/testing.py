@@ -7,6 +7,8 @@ import os
 import shutil
 import tempfile
 
+from .boot import phase, wait_phase  # noqa: F401  (truth for tests: a Mac's boot phase)
+
 KEEP_ARTIFACTS = "MACSIM_KEEP_ARTIFACTS"
 
 
@@ -94,4 +96,3 @@ def run_steps(inventory: str, host: str, steps: list, become: bool = False, envv
     if missing:
         raise RuntimeError(f"no result for steps {missing} on {host} (rc {runner.rc}, status {runner.status})")
     return results
-from .boot import phase, wait_phase  # noqa: F401  (truth for tests: a Mac's boot phase)

@@ -433,14 +433,14 @@ _ENTRIES = [
     Text("shutdown.at", "Shutdown at {when}.", source="shutdown-usage-system_cmds-source"),
     Text("shutdown.forked", "shutdown: [pid {pid}]", source="shutdown-usage-system_cmds-source"),
     # ---- the pre-boot sshd of macOS 26 (evidence/notes/issue13-research.md section 2) ------------------------
-    Text("preboot.banner", "This system is locked. To unlock it, use a local\naccount name and password. Once "
-                           "successfully\nunlocked, you will be able to connect normally.",
+    Text("preboot.banner", "This system is locked. To unlock it, use a local\naccount name and password. "
+                           "Once successfully\nunlocked, you will be able to connect normally.",
          source="evidence/notes/issue13-research.md section 2 (shoon/fv-ssh-unlock Tahoe 26.0 real output)"),
     Text("preboot.unlocked", "System successfully unlocked.\nYou may now use SSH to authenticate normally.\n",
          source="evidence/notes/issue13-research.md section 2 (shoon/fv-ssh-unlock Tahoe 26.0 real output)"),
     Text("preboot.locked_out", "Authentication failed: account is temporarily locked",
-         source="evidence/notes/issue13-research.md section 2 (FileVaultUnlock.swift; that the text reaches the SSH client "
-                "is an inference)"),
+         source="evidence/notes/issue13-research.md section 2 (FileVaultUnlock.swift; that the text reaches the "
+                "SSH client is an inference)"),
     # ---- sw_vers / uname / sysctl / python stub ---------------------------------------
     Text("sw_vers.usage_1013", "Usage: sw_vers [-productName|-productVersion|-buildVersion]",
          source="sw_vers-usage-legacy-10.11-tips (quoted on a 10.11 page)"),

@@ -58,7 +58,8 @@ def main(ctx: Ctx) -> int:
     if minutes == 0:
         ctx.out(ctx.t("shutdown.now"))
         if ctx.tty is not None:  # wall(1) -n: the final message on every terminal (here: the caller's)
-            ctx.tty.write(_wall(ctx.t("shutdown.wall_final", user=_login_name(), host=f"{mac.state['hostname']}.local")))
+            host = f"{mac.state['hostname']}.local"
+            ctx.tty.write(_wall(ctx.t("shutdown.wall_final", user=_login_name(), host=host)))
             ctx.tty.flush()
         ctx.stdout.write(ctx.t("shutdown.arrived"))
         ctx.request_restart(None, f"shutdown -r {when}", wait=True)
