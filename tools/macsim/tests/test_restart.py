@@ -103,6 +103,16 @@ def test_filevault_off_comes_back_with_keys_and_a_new_boot_time(macs):
     up = wait_phase(workdir, host["name"], "up", 30)
     assert up["count"] == 2 and up["unlocked_by"] == "none"
     assert _boottime(manifest, host) != before
+    # shutdown -r +1: the session stays; the restart comes once the Mac's clock has moved a minute on.
+    later = subprocess.run(_ssh(manifest, host) + ["sudo /sbin/shutdown -r +1"], capture_output=True, text=True,
+                           timeout=60)
+    assert later.returncode == 0 and later.stdout.startswith("Shutdown at "), later
+    time.sleep(1)
+    assert wait_phase(workdir, host["name"], "up", 1)["count"] == 2
+    subprocess.run([MACSIM, "--workdir", str(workdir), "advance", host["name"], "61s"], check=True,
+                   capture_output=True)
+    wait_phase(workdir, host["name"], "down", 10)
+    assert wait_phase(workdir, host["name"], "up", 30)["count"] == 3
 
 
 def test_macos_15_stays_at_the_filevault_login_window_until_macsim_unlock(macs):

@@ -282,6 +282,9 @@ class Supervisor:  # pragma: no cover - runs inside a simulated Mac's namespaces
             tick += 1
             if self.scheduled and tick % 5 == 0 and self._due():
                 self.restart("scheduled")
+            if self.sshd is not None and self.sshd.poll() is not None:  # launchd starts sshd again
+                self._log(["sshd-exited", str(self.sshd.returncode)], [])
+                self._start_sshd(self.sshd.args[-1])
             time.sleep(0.1)
 
 
