@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -42,14 +43,20 @@ UNLOCK_GRACE = 0.4  # seconds between a pre-boot unlock and the end of the pre-b
 
 
 # ---- requests ---------------------------------------------------------------------------------------------------
-def supervised(host_dir: str | os.PathLike) -> bool:
-    """Whether a live supervisor (a fleet's Mac) watches this host directory."""
+def _supervisor(host_dir: str | os.PathLike) -> int | None:
+    """The pid of the live supervisor of this host directory (a recorded pid whose command line still names the
+    host's init plan: pids are reused), or None."""
     try:
         pid = int((Path(host_dir) / SUPERVISOR_PID).read_text().split()[0])
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError, IndexError):
-        return False
-    return str(Path(host_dir) / "init.json").encode() in cmdline
+        return None
+    return pid if str(Path(host_dir) / "init.json").encode() in cmdline else None
+
+
+def supervised(host_dir: str | os.PathLike) -> bool:
+    """Whether a live supervisor (a fleet's Mac) watches this host directory."""
+    return _supervisor(host_dir) is not None
 
 
 def request(host_dir: str | os.PathLike, kind: str, note: str = "") -> None:
@@ -58,6 +65,10 @@ def request(host_dir: str | os.PathLike, kind: str, note: str = "") -> None:
     tmp = path.with_name(f".{REQUEST}.{os.getpid()}")
     tmp.write_text(json.dumps({"kind": kind, "note": note, "time": time.time()}))
     os.replace(tmp, path)
+    pid = _supervisor(host_dir)
+    if pid is not None:  # wake it (it also looks every second)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGUSR1)
 
 
 def _take(host_dir: Path) -> dict | None:
@@ -267,8 +278,18 @@ class Supervisor:  # pragma: no cover - runs inside a simulated Mac's namespaces
             state["boot"]["phase"] = "up"  # fleet up boots every Mac into macOS
             self.scheduled = state["boot"]["restart_at"] is not None
         self._start_sshd(self.plan["config"])
-        tick = 0
+        # Sleep until a request (SIGUSR1 from request()), a child's exit (SIGCHLD) or a second has passed: no polling
+        # loop per Mac. The handlers do nothing; the wake-up pipe does the waking (handlers reset at exec).
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        for sig in (signal.SIGUSR1, signal.SIGCHLD):
+            signal.signal(sig, lambda *_: None)
         while True:
+            with contextlib.suppress(InterruptedError):
+                ready, _, _ = select.select([wake_r], [], [], 1.0)
+                if ready:
+                    os.read(wake_r, 4096)
             self._reap()
             req = _take(self.dir)
             if req:
@@ -279,13 +300,11 @@ class Supervisor:  # pragma: no cover - runs inside a simulated Mac's namespaces
                     self.unlock()
                 elif kind == "schedule":
                     self.scheduled = True
-            tick += 1
-            if self.scheduled and tick % 5 == 0 and self._due():
+            if self.scheduled and self._due():
                 self.restart("scheduled")
             if self.sshd is not None and self.sshd.poll() is not None:  # launchd starts sshd again
                 self._log(["sshd-exited", str(self.sshd.returncode)], [])
                 self._start_sshd(self.sshd.args[-1])
-            time.sleep(0.1)
 
 
 def _zombie(pid: int) -> bool:
