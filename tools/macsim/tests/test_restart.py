@@ -156,8 +156,9 @@ def test_macos_26_unlocks_at_the_preboot_sshd_then_authrestart_comes_back_unlock
     assert head.endswith(f"(nosuchuser@{host['address']}) Password:") and status == "reprompted", tail
     assert "System" not in tail
     assert wait_phase(workdir, host["name"], "preboot_ssh", 5)["failed_unlocks"] == 2
-    # The right one: the success text, then the server closes; macOS boots and keys work again.
-    head, tail, status = _kbd(host, "macadmin", "macadmin-pw")
+    # The right one (alice: a FileVault user who is no login user of the simulator): the success text, then the
+    # server closes; macOS boots and keys work again.
+    head, tail, status = _kbd(host, "alice", "alice-pw")
     success = "\nSystem successfully unlocked.\nYou may now use SSH to authenticate normally.\n\n"
     assert tail.lstrip(" ").startswith(success), tail
     assert tail.rstrip().endswith(f"Connection closed by {host['address']} port 22") and status == 255
@@ -166,8 +167,10 @@ def test_macos_26_unlocks_at_the_preboot_sshd_then_authrestart_comes_back_unlock
     assert up["unlocked_by"] == "preboot_ssh" and up["count"] == 2 and up["failed_unlocks"] == 0
     after = _boottime(manifest, host)
     assert after != before
-    pam = subprocess.run(_ssh(manifest, host) + ["cat /etc/pam.d/sshd"], capture_output=True, text=True, timeout=60)
-    assert "macsim" not in pam.stdout  # the pre-boot PAM stack is gone with the pre-boot sshd
+    pam = subprocess.run(_ssh(manifest, host) + ["cat /etc/pam.d/sshd; grep -c ^alice: /etc/passwd"],
+                         capture_output=True, text=True, timeout=60)
+    # The pre-boot PAM stack and the Mac's accounts in /etc/passwd are gone with the pre-boot sshd.
+    assert "macsim" not in pam.stdout and pam.stdout.endswith("\n0\n"), pam
     # fdesetup authrestart with the plist on stdin (Password only): the next boot is unlocked, keys work at once.
     done = subprocess.run(_ssh(manifest, host) + ["sudo /usr/bin/fdesetup authrestart -inputplist"],
                           input=PLIST.format("macadmin-pw"), capture_output=True, text=True, timeout=60)
@@ -177,4 +180,4 @@ def test_macos_26_unlocks_at_the_preboot_sshd_then_authrestart_comes_back_unlock
     assert up["unlocked_by"] == "authrestart" and up["count"] == 3
     assert _boottime(manifest, host) != after
     log = Path(host["dir"], "invocations.jsonl").read_text()
-    assert "macadmin-pw" not in log and "wrong-password" not in log
+    assert "macadmin-pw" not in log and "wrong-password" not in log and "alice-pw" not in log

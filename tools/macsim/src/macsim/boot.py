@@ -38,6 +38,7 @@ PREBOOT_CONFIG = "sshd_config.preboot"
 PREBOOT_BANNER = "preboot-banner"
 PAM_HELPER = "preboot-unlock"
 PAM_SSHD = "/etc/pam.d/sshd"
+PASSWD = "/etc/passwd"
 GRACE = 0.5  # seconds between a restart request and the end of the Mac's processes (the tool prints, exits)
 UNLOCK_GRACE = 0.4  # seconds between a pre-boot unlock and the end of the pre-boot sshd (the text reaches the client)
 
@@ -135,6 +136,7 @@ class Supervisor:  # pragma: no cover - runs inside a simulated Mac's namespaces
         self.store = store_mod.HostStore(host_dir)
         self.sshd: subprocess.Popen | None = None
         self.pam_original: str | None = None
+        self.passwd_original: str | None = None
         self.scheduled = False
 
     # -- processes
@@ -194,6 +196,14 @@ class Supervisor:  # pragma: no cover - runs inside a simulated Mac's namespaces
                 self.pam_original = Path(PAM_SSHD).read_text()
             except OSError:
                 self.pam_original = ""
+        # sshd hands PAM a fake password for a name it cannot find (auth-pam.c fake_password), so the Mac's local
+        # accounts are in the namespace's /etc/passwd while at pre-boot (Apple's sshd fakes an entry instead).
+        if self.passwd_original is None:
+            self.passwd_original = Path(PASSWD).read_text()
+        known = {line.split(":", 1)[0] for line in self.passwd_original.splitlines()}
+        extra = "".join(f"{u['name']}:*:{u['uid']}:20:{u['full_name']}:/var/empty:/usr/bin/false\n"
+                        for u in Mac(state).local_users() if u["name"] not in known and u["uid"] != 0)
+        Path(PASSWD).write_text(self.passwd_original + extra)
         helper = self.dir / PAM_HELPER
         Path(PAM_SSHD).write_text(
             "# macsim: the pre-boot sshd of a locked Mac (macsim.boot); the booted sshd has UsePAM no\n"
@@ -209,6 +219,8 @@ class Supervisor:  # pragma: no cover - runs inside a simulated Mac's namespaces
     def _leave_preboot(self) -> None:
         if self.pam_original is not None:
             Path(PAM_SSHD).write_text(self.pam_original)
+        if self.passwd_original is not None:
+            Path(PASSWD).write_text(self.passwd_original)
 
     # -- the transitions
     def restart(self, why: str) -> None:
