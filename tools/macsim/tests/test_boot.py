@@ -125,6 +125,8 @@ def test_shutdown_refuses_what_it_does_not_simulate_with_bsds_usage(make_host):
     assert host.run("shutdown", "-x", "now") == (1, "", usage)
     assert host.run("shutdown", "-r", "-h", "now")[2].startswith("shutdown: incompatible switches")
     assert host.run("shutdown", "-r", "soon") == (1, "", "shutdown: bad time format\n")
+    assert host.run("shutdown", "-r", "0") == (1, "", "shutdown: bad time format\n")  # Linux's 'shutdown -r 0'
+    assert "absolute time is not modelled" in host.run("shutdown", "-r", "23:30")[2]
     code, _, err = host.run("shutdown", "-h", "now")
     assert code == 1 and "not modelled" in err
     assert _boot(host)["count"] == 1

@@ -50,7 +50,7 @@ def main(ctx: Ctx) -> int:
         minutes = 0
     elif when.startswith("+") and when[1:].isdigit():
         minutes = int(when[1:])
-    elif when.replace(":", "").isdigit():
+    elif _absolute(when):
         raise ToolExit(1, err="macsim: shutdown: an absolute time is not modelled by the simulator (use now or +N)")
     else:
         raise ToolExit(1, err=ctx.t("shutdown.bad_time"))
@@ -70,6 +70,16 @@ def main(ctx: Ctx) -> int:
     ctx.err(ctx.t("shutdown.forked", pid=caller_pid() + 1))
     ctx.request_restart(at, f"shutdown -r +{minutes}")
     return 0
+
+
+def _absolute(when: str) -> bool:
+    """[[[[yy]mm]dd]hh]mm, or hh:mm (getoffset: digits only, 4, 6, 8 or 10 of them once the colon is gone)."""
+    if ":" in when:
+        head, _, tail = when.partition(":")
+        if len(tail) != 2:
+            return False
+        when = head + tail
+    return when.isdigit() and len(when) in (4, 6, 8, 10)
 
 
 def _wall(message: str) -> str:
