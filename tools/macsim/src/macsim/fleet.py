@@ -7,6 +7,10 @@ at Apple's paths (``/usr/bin``, ``/usr/sbin``), the Mac's Python at
 passwordless ``sudo`` in ``/etc``, and make ``/root`` traversable so the Pythons
 under pyenv can run. The host's own file system is never written outside the
 fleet's work directory; every mount disappears with the namespace's last process.
+
+The first process of each Mac's namespaces stays as its supervisor (``macsim.boot``): sshd is its child, and a
+restart request (``shutdown -r now``, ``fdesetup authrestart``, ``macsim reboot``) ends every other process of the
+Mac and boots it again as its FileVault state says.
 """
 
 from __future__ import annotations
