@@ -314,7 +314,8 @@ class Supervisor:  # pragma: no cover - runs inside a simulated Mac's namespaces
                     self.scheduled = True
             if self.scheduled and self._due():
                 self.restart("scheduled")
-            if self.sshd is not None and self.sshd.poll() is not None:  # launchd starts sshd again
+            if self.sshd is not None and self.sshd.poll() is not None and self.sshd.returncode not in (
+                    -signal.SIGTERM, -signal.SIGKILL):  # launchd starts a crashed sshd again; a stopped one stays
                 self._log(["sshd-exited", str(self.sshd.returncode)], [])
                 self._start_sshd(self.sshd.args[-1])
 

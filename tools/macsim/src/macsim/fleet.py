@@ -541,7 +541,9 @@ def down(workdir: str, purge: bool = False) -> list[str]:
     namespaces.discard(own)
     stopped = []
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = set(_namespace_pids(namespaces)) | {h["pid"] for h in manifest["hosts"] if _ours(h)}
+        # Each Mac's supervisor first: it would start a killed sshd again (macsim.boot).
+        first = [h["pid"] for h in manifest["hosts"] if _ours(h)]
+        pids = first + sorted(set(_namespace_pids(namespaces)) - set(first))
         for pid in pids:
             try:
                 os.kill(pid, sig)
