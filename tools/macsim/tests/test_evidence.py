@@ -91,7 +91,7 @@ def test_attested_texts_cite_the_corpus_or_a_named_source():
                  if re.match(r"^[a-z0-9_]+(-[A-Za-z0-9.+_]+)+,?$", word)
                  and any(word.startswith(t) for t in ("sysadminctl-", "fdesetup-", "profiles-", "diskutil-",
                                                       "dscl-", "dsmemberutil-", "dseditgroup-", "sw_vers-",
-                                                      "uname-", "sysctl-", "python3-"))]
+                                                      "uname-", "sysctl-", "python3-", "shutdown-"))]
         assert cited or "evidence/notes/" in entry.source or "fdesetup(8)" in entry.source, entry.key
         assert set(cited) <= ids, (entry.key, set(cited) - ids)
 

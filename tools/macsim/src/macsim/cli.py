@@ -52,12 +52,31 @@ def cmd_fleet_status(args: argparse.Namespace) -> int:
     manifest = fleet.load_manifest(args.workdir)
     for host in manifest["hosts"]:
         alive = "up" if fleet._alive(host["pid"]) else "DOWN"
-        print(f"{host['name']}\t{host['address']}\t{alive}\t{host['dir']}")
+        try:
+            phase = HostStore(host["dir"]).load()["boot"]["phase"]
+        except schema.StateError:
+            phase = "?"
+        print(f"{host['name']}\t{host['address']}\t{alive}\t{phase}\t{host['dir']}")
     return 0
+
+
+def _live(args: argparse.Namespace, store: HostStore) -> bool:
+    """Whether the host is a Mac of a running fleet (its supervisor restarts it live)."""
+    from . import boot
+
+    return boot.supervised(store.dir)
 
 
 def cmd_event(args: argparse.Namespace) -> int:
     store = _host(args)
+    if args.event == "reboot" and _live(args, store):
+        from . import boot
+
+        boot.request(store.dir, "restart", "macsim reboot")
+        store.append_log({"tool": "macsim", "argv": ["macsim", "reboot"], "rules": ["restart requested (live)"],
+                          "exit_code": 0})
+        print(f"{args.host}: restarting (macsim state {args.host} shows boot.phase)")
+        return 0
     with store.transaction() as state:
         mac = Mac(state)
         notes = mac.settle()
@@ -66,6 +85,9 @@ def cmd_event(args: argparse.Namespace) -> int:
             notes += mac.reboot()
         elif args.event == "advance":
             notes += mac.advance(parse_duration(args.duration))
+            due = state["boot"]["restart_at"]
+            if due is not None and mac.now() >= due and not _live(args, store):
+                notes += ["scheduled restart"] + mac.reboot()
         elif args.event == "setup-assistant":
             try:
                 notes += mac.setup_assistant_user(args.user, args.password, args.admin, args.full_name)
@@ -86,6 +108,38 @@ def cmd_event(args: argparse.Namespace) -> int:
     for note in notes:
         print(note)
     return 0
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    """A password typed at the FileVault login window of a locked Mac (the console, not SSH)."""
+    if not args.password_stdin:
+        raise fleet.FleetError("macsim unlock reads the password from standard input: give --password-stdin")
+    password = sys.stdin.readline().rstrip("\r\n")
+    store = _host(args)
+    live = _live(args, store)
+    with store.transaction() as state:
+        mac = Mac(state)
+        phase = state["boot"]["phase"]
+        if phase in ("locked", "preboot_ssh") and args.user is None:
+            users = [u["name"] for u in mac.fv_users() if u["in_preboot"]]
+            name = next((u for u in users if mac.password_ok(mac.find(u), password)), users[0] if users else None)
+        else:
+            name = args.user
+        result = mac.unlock(name, password, "console")
+        if result == "unlocked" and not live:
+            state["boot"]["phase"] = "up"
+    store.append_log({"tool": "macsim", "argv": ["macsim", "unlock"] + ([args.user] if args.user else []),
+                      "rules": [f"unlock at the FileVault login window: {result}"], "stdin_bytes": len(password),
+                      "exit_code": 0 if result == "unlocked" else 1})
+    if result == "unlocked" and live:
+        from . import boot
+
+        boot.request(store.dir, "unlock", "console")
+    messages = {"unlocked": "unlocked at the FileVault login window; macOS is starting",
+                "refused": "the password was refused", "locked_out": "too many failed attempts: refused",
+                "not_locked": f"not at the FileVault login window (boot phase {phase})"}
+    print(f"{args.host}: {messages[result]}", file=sys.stdout if result == "unlocked" else sys.stderr)
+    return 0 if result == "unlocked" else 1
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
@@ -250,9 +304,18 @@ def parser() -> argparse.ArgumentParser:
     sa.add_argument("--full-name")
     sa.add_argument("--admin", action="store_true")
     sa.set_defaults(func=cmd_event, event="setup-assistant")
-    r = sub.add_parser("reboot", help="restart a simulated Mac")
+    r = sub.add_parser("reboot", help="restart a simulated Mac (a fleet's Mac restarts live: its SSH sessions drop, "
+                                      "port 22 closes for boot.seconds, then it boots as its FileVault state says)")
     r.add_argument("host")
+    r.add_argument("--workdir", default=argparse.SUPPRESS, help="fleet work directory (as before the command)")
     r.set_defaults(func=cmd_event, event="reboot", user=None)
+    u = sub.add_parser("unlock", help="type a FileVault user's password at the FileVault login window of a locked "
+                                      "Mac (boot.phase locked or preboot_ssh); macOS then boots")
+    u.add_argument("host")
+    u.add_argument("--password-stdin", action="store_true", help="read the password from standard input (required)")
+    u.add_argument("--user", help="the account to unlock as (default: the FileVault user whose password it is)")
+    u.add_argument("--workdir", default=argparse.SUPPRESS, help="fleet work directory (as before the command)")
+    u.set_defaults(func=cmd_unlock)
     adv = sub.add_parser("advance", help="move a simulated Mac's clock forward (encryption progresses, scheduled "
                                          "changes happen): DURATION such as 90s, 15m, 2h, 1d")
     adv.add_argument("host")
@@ -265,8 +328,9 @@ def parser() -> argparse.ArgumentParser:
     x.add_argument("args", nargs=argparse.REMAINDER)
     x.set_defaults(func=cmd_exec)
 
-    st = sub.add_parser("state", help="print a host's state")
+    st = sub.add_parser("state", help="print a host's state (boot: the phase, boots, how this boot was unlocked)")
     st.add_argument("host")
+    st.add_argument("--workdir", default=argparse.SUPPRESS, help="fleet work directory (as before the command)")
     st.set_defaults(func=cmd_state)
     se = sub.add_parser("set", help="change a host's state: FIELD=VALUE (YAML value), e.g. mdm.reachable=false")
     se.add_argument("host")

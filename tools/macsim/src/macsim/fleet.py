@@ -7,6 +7,10 @@ at Apple's paths (``/usr/bin``, ``/usr/sbin``), the Mac's Python at
 passwordless ``sudo`` in ``/etc``, and make ``/root`` traversable so the Pythons
 under pyenv can run. The host's own file system is never written outside the
 fleet's work directory; every mount disappears with the namespace's last process.
+
+The first process of each Mac's namespaces stays as its supervisor (``macsim.boot``): sshd is its child, and a
+restart request (``shutdown -r now``, ``fdesetup authrestart``, ``macsim reboot``) ends every other process of the
+Mac and boots it again as its FileVault state says.
 """
 
 from __future__ import annotations
@@ -268,7 +272,8 @@ def _prepare_host(workdir: Path, name: str, info: dict, address: str, port: int,
         _write(uppers["/etc"] / os.path.basename(CLIENT_CONF),
                "%s\n%s\n%s\n" % (host_dir, host_dir / TOOL_SOCKET, sys.executable), 0o644)
     for tool, path in PATHS.items():
-        target = uppers[os.path.dirname(path)] / os.path.basename(path)
+        # /sbin is a link to /usr/sbin on merged-/usr systems: the overlay of /usr/sbin then covers /sbin/shutdown.
+        target = uppers[os.path.realpath(os.path.dirname(path))] / os.path.basename(path)
         if binary:
             shutil.copyfile(binary, target)
             os.chmod(target, 0o755)
@@ -331,6 +336,9 @@ def _prepare_host(workdir: Path, name: str, info: dict, address: str, port: int,
     key = host_dir / "ssh_host_ed25519_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True,
                    stdout=subprocess.DEVNULL)
+    from .boot import PAM_HELPER, helper_source
+
+    _write(host_dir / PAM_HELPER, helper_source(sys.executable, str(host_dir)), 0o755)  # run by root (pam_exec)
     config = host_dir / "sshd_config"
     _write(config, "\n".join([
         f"ListenAddress {address}", f"Port {port}", f"HostKey {key}", f"PidFile {host_dir / 'sshd.pid'}",
@@ -355,7 +363,7 @@ def _prepare_host(workdir: Path, name: str, info: dict, address: str, port: int,
 
 
 def host_init(plan_path: str) -> None:  # pragma: no cover - runs inside the new namespaces
-    """Inside the new namespaces: mount the overlays, set the host name, become sshd."""
+    """Inside the new namespaces: mount the overlays, set the host name, start the tool server, supervise sshd."""
     plan = json.loads(Path(plan_path).read_text())
     subprocess.run(["mount", "--make-rprivate", "/"], check=True)
     for m in plan["mounts"]:
@@ -368,9 +376,11 @@ def host_init(plan_path: str) -> None:  # pragma: no cover - runs inside the new
     socket.sethostname(plan["hostname"])
     from .toolserver import start
 
-    start(str(Path(plan_path).parent / TOOL_SOCKET))  # in these namespaces, before sshd: every tool call forks it
-    os.makedirs("/run/sshd", exist_ok=True)
-    os.execv(plan["sshd"], [plan["sshd"], "-D", "-e", "-f", plan["config"]])
+    toolserver = start(str(Path(plan_path).parent / TOOL_SOCKET))  # before sshd: every tool call forks it
+    from .boot import supervise
+
+    # The supervisor stays the namespaces' first process: it runs sshd as a child and restarts the Mac on request.
+    supervise(plan, str(Path(plan_path).parent), toolserver)
 
 
 def _wait_listening(address: str, port: int, seconds: float) -> bool:
@@ -531,7 +541,9 @@ def down(workdir: str, purge: bool = False) -> list[str]:
     namespaces.discard(own)
     stopped = []
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = set(_namespace_pids(namespaces)) | {h["pid"] for h in manifest["hosts"] if _ours(h)}
+        # Each Mac's supervisor first: it would start a killed sshd again (macsim.boot).
+        first = [h["pid"] for h in manifest["hosts"] if _ours(h)]
+        pids = first + sorted(set(_namespace_pids(namespaces)) - set(first))
         for pid in pids:
             try:
                 os.kill(pid, sig)

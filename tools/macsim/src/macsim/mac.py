@@ -432,13 +432,72 @@ class Mac:
         self.turn_filevault_on(recovery_key=True)
         return [f"R55: deferred FileVault enablement completed for {user['name']}"]
 
+    # ---- boots -----------------------------------------------------------------------------
+    MAX_FAILED_UNLOCKS = 10  # FileVaultUnlock.swift: 'account is temporarily locked' (issue13-research.md §2)
+
+    @property
+    def boot(self) -> dict:
+        return self.state["boot"]
+
+    def preboot_ssh_available(self) -> bool:
+        """Whether a locked boot starts the pre-boot sshd: macOS 26 on Apple silicon (apple_ssh_and_filevault(7),
+        fv-ssh-unlock and lime: Apple silicon only), unless the state says otherwise."""
+        chosen = self.boot["preboot_ssh"]
+        return bool(chosen) if chosen is not None else (self.version.at_least(26) and self.apple_silicon)
+
+    def locks_at_boot(self) -> bool:
+        """FileVault protects the volume (on, or encrypting or decrypting): a boot waits for an unlock."""
+        return self.fv["state"] in ("on", "encrypting", "decrypting")
+
+    def boottime(self) -> float:
+        value = self.boot["boottime"]
+        return float(value) if value is not None else 1700000000.0
+
     def reboot(self) -> list[str]:
+        """T: a restart. Finishes a pending FileVault change, forgets the recovery-key unlock, and decides where the
+        new boot stops: macOS (FileVault off, or an armed authrestart, used once), or the FileVault login window
+        (``locked``, or ``preboot_ssh`` where the pre-boot sshd answers)."""
         notes = []
-        fv = self.fv
+        fv, boot = self.fv, self.boot
         if fv["restart_pending"]:
             fv["restart_pending"] = False
             notes.append("pending FileVault change finished at restart")
+        fv["unlocked_with_recovery_key"] = False
+        boot["count"] += 1
+        boot["boottime"] = round(self.now(), 6)
+        boot["restart_at"] = None
+        boot["unlocked_by"] = "none"
+        armed, fv["authrestart_armed"] = fv["authrestart_armed"], False
+        if not self.locks_at_boot():
+            boot["phase"] = "up"
+        elif armed:
+            boot["phase"] = "up"
+            boot["unlocked_by"] = "authrestart"
+            notes.append("authrestart: this boot was unlocked without a password (used once)")
+        else:
+            boot["phase"] = "preboot_ssh" if self.preboot_ssh_available() else "locked"
         return notes + self.settle()
+
+    def unlock(self, name: str | None, password: str | None, via: str) -> str:
+        """A password at the FileVault login window (``via``: preboot_ssh or console).
+
+        Returns 'unlocked', 'refused' (wrong password, or not a FileVault user: counted), 'locked_out' (10 failures
+        since the last unlock: refused even with the right password) or 'not_locked'. The phase is left to the
+        caller (a live fleet's supervisor boots macOS after it; a bare host directory goes up at once).
+        """
+        boot = self.boot
+        if boot["phase"] not in ("locked", "preboot_ssh"):
+            return "not_locked"
+        if boot["failed_unlocks"] >= self.MAX_FAILED_UNLOCKS:
+            return "locked_out"
+        # R29a: only the accounts shown at the FileVault login window (in the Preboot volume) can unlock there.
+        user = next((u for u in self.fv_users() if u["name"] == name and u["in_preboot"]), None) if name else None
+        if user is None or not self.password_ok(user, password):
+            boot["failed_unlocks"] += 1
+            return "refused"
+        boot["failed_unlocks"] = 0
+        boot["unlocked_by"] = via
+        return "unlocked"
 
     # ---- FileVault (T12-T15) ----------------------------------------------------------------
     def first_token_on_filevault(self, user: dict) -> str | None:

@@ -50,6 +50,12 @@ class Ctx:
     stdin_bytes: int = 0
     tty_bytes: int = 0
     notes: list = field(default_factory=list)
+    restart: dict | None = None  # set by request_restart: {'at': simulated time or None (now), 'why': ...}
+
+    def request_restart(self, at: float | None, why: str, wait: bool = False) -> None:
+        """Restart the Mac once this call is over (at once, or at the simulated time ``at``). ``wait``: on a
+        fleet's Mac the tool does not return; the restart ends it (shutdown(8) never exits before reboot2)."""
+        self.restart = {"at": at, "why": why, "wait": wait}
 
     def t(self, text_key: str, /, **values: object) -> str:
         return texts.render(text_key, alt=self.alt, **values)
@@ -132,6 +138,26 @@ def _no_echo(tty):
         termios.tcsetattr(fd, termios.TCSANOW, old)
 
 
+def _restart(ctx: Ctx, host_dir: str) -> bool:
+    """Apply a restart the tool asked for. On a fleet's Mac (a supervisor watches the host directory) the
+    supervisor does it, live: returns True. On a bare host directory the state transition happens at once."""
+    if ctx.restart is None:
+        return False
+    from . import boot
+
+    mac = ctx.mac
+    at = ctx.restart["at"]
+    if at is not None:
+        mac.boot["restart_at"] = at
+    if boot.supervised(host_dir):
+        return True
+    if at is None:
+        ctx.notes.extend(mac.reboot())
+        if mac.boot["phase"] != "up":
+            ctx.notes.append(f"boot {mac.boot['count']}: {mac.boot['phase']} (FileVault login window)")
+    return False
+
+
 class ToolExit(Exception):
     """Stop the tool with this exit code, optionally printing to stderr first."""
 
@@ -176,6 +202,7 @@ def run_tool(tool: str, host_dir: str, argv: list, impl: Callable[[Ctx], int], *
               "time": datetime.datetime.now().isoformat(timespec="milliseconds")}
     code = 0
     ctx = None
+    live = hold = False
     try:
         state = store.load()
         found = _matching_fault(state, tool, argv)
@@ -223,6 +250,7 @@ def run_tool(tool: str, host_dir: str, argv: list, impl: Callable[[Ctx], int], *
             try:
                 code = impl(ctx)
                 mac.sync_crypto_order(before)
+                live = _restart(ctx, host_dir)
             except ToolExit as stop:
                 mac.sync_crypto_order(before)
                 if stop.out_text:
@@ -236,6 +264,11 @@ def run_tool(tool: str, host_dir: str, argv: list, impl: Callable[[Ctx], int], *
             finally:
                 if real_tty is not None and tty is True:
                     real_tty.close()
+        if live:  # after the state is saved: the Mac's supervisor ends this call's session a moment later
+            from . import boot
+
+            boot.request(host_dir, "restart" if ctx.restart["at"] is None else "schedule", ctx.restart["why"])
+            hold = bool(ctx.restart["wait"] and ctx.restart["at"] is None)
         if linger:  # the change is saved and the output written; the caller waits for the exit
             stdout.flush()
             stderr.flush()
@@ -258,6 +291,10 @@ def run_tool(tool: str, host_dir: str, argv: list, impl: Callable[[Ctx], int], *
             store.append_log(record)
         except OSError:
             pass
+        if hold:  # logged; the supervisor ends this process with every other one of the Mac
+            from .boot import GRACE
+
+            time.sleep(GRACE + 30)
 
 
 def capture(tool: str, host_dir: str, argv: list, impl: Callable[[Ctx], int], stdin_text: str = "",

@@ -24,7 +24,9 @@ PYTHON_KINDS = ("auto", "clt", "stub", "none", "managed")
 BT_AUTH = ("allowed", "disallowed", "not_supported")
 FAULT_KINDS = ("hang", "crash", "garbage", "latency", "canned", "linger")
 TOOLS = ("sysadminctl", "fdesetup", "profiles", "diskutil", "dscl", "dsmemberutil", "dseditgroup",
-         "sw_vers", "uname", "sysctl", "python3")
+         "sw_vers", "uname", "sysctl", "python3", "shutdown")
+BOOT_PHASES = ("up", "down", "locked", "preboot_ssh")
+UNLOCKED_BY = ("authrestart", "preboot_ssh", "console", "none")
 VERSION_RE = re.compile(r"^(10\.(13|14|15)|1[1-9]|2[0-9])(\.\d+){0,2}$")
 UUID_RE = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,243}$")
@@ -390,6 +392,9 @@ MACHINE = {
     "clock": F(dict, "the Mac's clock: simulated time is real time plus offset; 'macsim advance' adds to it",
                default={}, children={
                    "offset": F(float, "seconds added to real time", default=0.0),
+                   "timezone": F(str, "the Mac's time zone (an IANA name such as America/Los_Angeles) for the dates "
+                                      "tools print in local time (sysctl kern.boottime); null: the controller's",
+                                 default=None, nullable=True),
                }),
     "schedule": F(list, "changes that happen by themselves once the Mac's clock reaches a time", default=[],
                   items={
@@ -401,6 +406,31 @@ MACHINE = {
                                required=True),
                       "note": F(str, "what the change stands for (written to the invocation log)", default=""),
                   }),
+    "boot": F(dict, "the Mac's boots: the phase a live fleet's Mac is in, and how this boot was unlocked", default={},
+              children={
+                  "phase": F(str, "up (macOS runs, sshd answers), down (restarting: nothing answers), locked (at the "
+                                  "FileVault login window, nothing listens on port 22) or preboot_ssh (locked, the "
+                                  "pre-boot sshd of macOS 26 answers)", default="up", choices=BOOT_PHASES),
+                  "count": F(int, "boots so far (each restart adds one; an unlock at the FileVault login window is "
+                                  "the same boot)", default=1),
+                  "boottime": F(float, "simulated time (epoch seconds) of the last boot (sysctl kern.boottime); "
+                                       "null: the host's creation", default=None, nullable=True),
+                  "seconds": F(float, "how long a restart takes in a live fleet, in real seconds (a real Mac takes "
+                                      "about 1 to 3 minutes: evidence/notes/issue13-research.md section 2)",
+                               default=2.0),
+                  "preboot_ssh": F(bool, "a locked boot starts the pre-boot sshd (macOS 26 on Apple silicon: "
+                                         "apple_ssh_and_filevault(7)); null: exactly when macOS is 26 or later on "
+                                         "Apple silicon", default=None, nullable=True),
+                  "preboot_banner": F(bool, "the pre-boot sshd sends the three-line 'This system is locked' banner "
+                                            "(seen on 26.0.1; a later 26 sent none)", default=True),
+                  "unlocked_by": F(str, "how this boot got past FileVault: authrestart, preboot_ssh, console "
+                                        "(macsim unlock) or none (not locked, or still locked)", default="none",
+                                   choices=UNLOCKED_BY),
+                  "failed_unlocks": F(int, "wrong passwords at the FileVault login window (pre-boot SSH or console) "
+                                           "since the last unlock; from 10 every attempt is refused", default=0),
+                  "restart_at": F(float, "simulated time of a scheduled restart (fdesetup authrestart -delayminutes "
+                                         "N, shutdown -r +N)", default=None, nullable=True),
+              }),
     "sim": F(dict, "simulator settings", default={}, children={
         "alt_wording": F(bool, "replace every invented text with its alternative", default=False),
         "latency": F(str, "how long each tool takes to answer: none (at once) or mac (each Apple tool's time on a "

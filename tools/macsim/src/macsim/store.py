@@ -168,6 +168,8 @@ def create_host(directory: str | os.PathLike, doc: dict) -> HostStore:
     state = schema.validate(doc)
     import time
 
+    if state["boot"]["boottime"] is None:  # the Mac booted when its host was made
+        state["boot"]["boottime"] = round(time.time() + float(state["clock"]["offset"]), 6)
     for entry in state["schedule"]:  # relative times start now
         if entry["at"] is None:
             entry["at"] = time.time() + float(state["clock"]["offset"]) + entry["after"]

@@ -7,6 +7,8 @@ import os
 import shutil
 import tempfile
 
+from .boot import phase, wait_phase  # noqa: F401  (truth for tests: a Mac's boot phase)
+
 KEEP_ARTIFACTS = "MACSIM_KEEP_ARTIFACTS"
 
 

@@ -420,6 +420,27 @@ _ENTRIES = [
          source="dseditgroup-edit-not-root-no-credentials-apple-source"),
     Text("dseditgroup.usage", "usage: dseditgroup [-o checkmember|edit] [-m|-a|-d member] [-t user] group",
          alt="dseditgroup: invalid arguments"),
+    # ---- shutdown (Apple's system_cmds shutdown.tproj/shutdown.c; evidence/shutdown.yml) --------------------
+    Text("shutdown.not_root", "shutdown: NOT super-user", source="shutdown-not-super-user-macos-notes"),
+    Text("shutdown.usage", "usage: shutdown [-] [-h [-u] [-n] | -r [-n] | -s | -k] time [warning-message ...]",
+         source="shutdown-usage-system_cmds-source"),
+    Text("shutdown.bad_time", "shutdown: bad time format", source="shutdown-usage-system_cmds-source"),
+    Text("shutdown.now", "Shutdown NOW!", source="shutdown-r-now-ssh-session-runbook"),
+    Text("shutdown.wall_final", "\a*** FINAL System shutdown message from {user}@{host} ***\a\n"
+                                "System going down IMMEDIATELY\n\n", source="shutdown-r-now-ssh-session-runbook"),
+    Text("shutdown.arrived", "\r\nSystem shutdown time has arrived\a\a\r\n",
+         source="shutdown-r-now-ssh-session-runbook"),
+    Text("shutdown.at", "Shutdown at {when}.", source="shutdown-usage-system_cmds-source"),
+    Text("shutdown.forked", "shutdown: [pid {pid}]", source="shutdown-usage-system_cmds-source"),
+    # ---- the pre-boot sshd of macOS 26 (evidence/notes/issue13-research.md section 2) ------------------------
+    Text("preboot.banner", "This system is locked. To unlock it, use a local\naccount name and password. "
+                           "Once successfully\nunlocked, you will be able to connect normally.",
+         source="evidence/notes/issue13-research.md section 2 (shoon/fv-ssh-unlock Tahoe 26.0 real output)"),
+    Text("preboot.unlocked", "System successfully unlocked.\nYou may now use SSH to authenticate normally.\n",
+         source="evidence/notes/issue13-research.md section 2 (shoon/fv-ssh-unlock Tahoe 26.0 real output)"),
+    Text("preboot.locked_out", "Authentication failed: account is temporarily locked",
+         source="evidence/notes/issue13-research.md section 2 (FileVaultUnlock.swift; that the text reaches the "
+                "SSH client is an inference)"),
     # ---- sw_vers / uname / sysctl / python stub ---------------------------------------
     Text("sw_vers.usage_1013", "Usage: sw_vers [-productName|-productVersion|-buildVersion]",
          source="sw_vers-usage-legacy-10.11-tips (quoted on a 10.11 page)"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..runtime import Ctx, capture, run_tool
-from . import diskutil, dscl, fdesetup, profiles, small, sysadminctl
+from . import diskutil, dscl, fdesetup, profiles, shutdown, small, sysadminctl
 
 IMPLS = {
     "sysadminctl": sysadminctl.main,
@@ -19,6 +19,7 @@ IMPLS = {
     "uname": small.uname,
     "sysctl": small.sysctl,
     "python3": small.python_stub,
+    "shutdown": shutdown.main,
 }
 
 PATHS = {
@@ -32,6 +33,7 @@ PATHS = {
     "sw_vers": "/usr/bin/sw_vers",
     "uname": "/usr/bin/uname",
     "sysctl": "/usr/sbin/sysctl",
+    "shutdown": "/sbin/shutdown",
 }
 
 

@@ -438,9 +438,22 @@ def _authrestart(ctx: Ctx, opts: dict) -> int:
         name, secret = None, ctx.prompt(ctx.t("fdesetup.prompt_recovery"))
     if not _fv_secret_ok(mac, name, secret):
         raise ToolExit(11, err=ctx.t("fdesetup.auth_failed"))
+    delay = opts.get("-delayminutes", "0")
+    try:
+        minutes = int(delay)
+    except ValueError:
+        raise ToolExit(12, err=ctx.t("fdesetup.usage"))
+    if minutes < -1:
+        raise ToolExit(12, err=ctx.t("fdesetup.usage"))
     fv["authrestart_armed"] = True
     ctx.notes.append("authrestart: the next boot is unlocked once")
-    ctx.err(ctx.t("fdesetup.restarting"))
+    # fdesetup(8): -delayminutes 0 or none restarts at once, -1 never by itself (the unlock waits for the user's
+    # next restart), N after N minutes. What is printed for -1 and N is unpublished: macsim prints nothing then.
+    if minutes == 0:
+        ctx.err(ctx.t("fdesetup.restarting"))
+        ctx.request_restart(None, "fdesetup authrestart")
+    elif minutes > 0:
+        ctx.request_restart(mac.now() + 60 * minutes, f"fdesetup authrestart -delayminutes {minutes}")
     return 0
 
 

@@ -50,6 +50,24 @@ def kernel_version(mac) -> str:
             f"root:xnu-10000.1.1~1/RELEASE_{board}")
 
 
+def boottime(mac) -> str:
+    """kern.boottime as sysctl prints a struct timeval: ``{ sec = S, usec = U }`` and ctime(3) of it in the Mac's
+    local time zone (evidence sysctl-kern.boottime-*; the same with -n, without the name)."""
+    import datetime
+
+    when = mac.boottime()
+    sec = int(when)
+    usec = int(round((when - sec) * 1_000_000)) % 1_000_000
+    zone = mac.state["clock"]["timezone"]
+    if zone:
+        from zoneinfo import ZoneInfo
+
+        local = datetime.datetime.fromtimestamp(sec, ZoneInfo(zone))
+    else:
+        local = datetime.datetime.fromtimestamp(sec)
+    return f"{{ sec = {sec}, usec = {usec} }} {local.strftime('%a %b %e %H:%M:%S %Y')}"
+
+
 def uname(ctx: Ctx) -> int:
     """-m is arm64 only for native Apple silicon processes; -p is fixed per binary slice (arm, or i386 on Intel and
     under Rosetta); -a is s n r v m (shell_cmds uname.c, evidence/uname.yml)."""
@@ -83,7 +101,7 @@ def sysctl(ctx: Ctx) -> int:
         "machdep.cpu.brand_string": hw["cpu_brand"], "hw.model": hw["model"], "kern.hostname": mac.state["hostname"],
         "kern.osproductversion": mac.state["os"]["version"], "kern.osversion": mac.build(),
         "kern.ostype": "Darwin", "kern.osrelease": kernel_release(mac), "kern.osrevision": "199506",
-        "kern.version": kernel_version(mac),
+        "kern.version": kernel_version(mac), "kern.boottime": boottime(mac),
     }
     if mac.apple_silicon:  # these exist only in the Apple silicon kernel (xnu kern_mib.c, kern_sysctl.c)
         values["hw.optional.arm64"] = "1"
