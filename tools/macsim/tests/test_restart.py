@@ -3,6 +3,7 @@ client; passwords go through a pty (pexpect) or stdin, never argv."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -181,3 +182,26 @@ def test_macos_26_unlocks_at_the_preboot_sshd_then_authrestart_comes_back_unlock
     assert _boottime(manifest, host) != after
     log = Path(host["dir"], "invocations.jsonl").read_text()
     assert "macadmin-pw" not in log and "wrong-password" not in log and "alice-pw" not in log
+
+
+def test_down_of_a_stale_fleet_leaves_a_namespace_number_it_no_longer_owns(tmp_path):
+    """Namespace numbers are reused: a manifest whose Macs are gone must not stop processes that now have one of its
+    recorded numbers (another fleet's Macs)."""
+    other = subprocess.Popen(["unshare", "--mount", "--", "sleep", "60"])
+    try:
+        deadline = time.monotonic() + 5
+        while fleet._mnt_ns(other.pid) in (None, fleet._mnt_ns(os.getpid())) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        stale = tmp_path / "stale"
+        stale.mkdir()
+        host_dir = stale / "hosts" / "gone"
+        host_dir.mkdir(parents=True)
+        manifest = {"workdir": str(stale), "hosts": [{"name": "gone", "pid": 2 ** 22 + 1, "dir": str(host_dir),
+                                                     "mntns": fleet._mnt_ns(other.pid)}]}
+        fleet.manifest_path(stale).write_text(json.dumps(manifest))
+        fleet.down(str(stale))
+        assert other.poll() is None, "a stale fleet's down stopped a process it does not own"
+        assert not fleet.manifest_path(stale).exists()
+    finally:
+        other.kill()
+        other.wait()

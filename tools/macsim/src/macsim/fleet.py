@@ -536,9 +536,7 @@ def down(workdir: str, purge: bool = False) -> list[str]:
         manifest = load_manifest(str(wd))
     except FleetError:
         return []
-    namespaces = {h.get("mntns") or _mnt_ns(h["pid"]) for h in manifest["hosts"]} - {None}
-    own = _mnt_ns(os.getpid())
-    namespaces.discard(own)
+    namespaces = _fleet_namespaces(manifest, wd)
     stopped = []
     for sig in (signal.SIGTERM, signal.SIGKILL):
         # Each Mac's supervisor first: it would start a killed sshd again (macsim.boot).
@@ -560,6 +558,30 @@ def down(workdir: str, purge: bool = False) -> list[str]:
     if purge:
         shutil.rmtree(wd, ignore_errors=True)
     return stopped
+
+
+def _fleet_namespaces(manifest: dict, workdir: Path) -> set:
+    """The recorded mount namespaces that are still this fleet's.
+
+    A namespace's number is given to a new namespace once its last process has gone, so a fleet whose Macs died (or
+    were taken down already) would, by its recorded numbers alone, stop another fleet's Macs. A recorded namespace
+    counts only while a process in it names this fleet's directory on its command line (the Mac's supervisor, its
+    sshd's config). Sessions left in a namespace whose supervisor and sshd are gone are left alone.
+    """
+    recorded = {h.get("mntns") or _mnt_ns(h["pid"]) for h in manifest["hosts"]} - {None, _mnt_ns(os.getpid())}
+    marker = str(workdir).encode()
+    live: set = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        ns = _mnt_ns(int(entry))
+        if ns in recorded and ns not in live:
+            try:
+                if marker in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    live.add(ns)
+            except OSError:
+                pass
+    return live
 
 
 def _ours(host: dict) -> bool:
