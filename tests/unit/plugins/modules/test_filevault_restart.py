@@ -85,7 +85,8 @@ def test_the_restart_phase_arms_authrestart_with_the_password_on_stdin_only(harn
     expect(result, fake, result={"changed": True, "asked": "fdesetup authrestart"})
     call = fake.find("fdesetup", "authrestart")[0]
     assert call.argv == ["authrestart", "-inputplist"] and "alice-secret" in call.text()
-    assert fake.state()["filevault"]["authrestart_armed"] is True
+    boot = fake.state()["boot"]  # the simulated Mac restarted at once, and authrestart unlocked that boot
+    assert (boot["count"], boot["unlocked_by"]) == (2, "authrestart")
 
 
 def test_the_restart_phase_with_the_recovery_key_sends_it_as_the_password(harness):
@@ -102,7 +103,7 @@ def test_a_refused_authrestart_fails_naming_the_exit_code_and_restarts_nothing(h
     result = harness.run(filevault_restart, {"recovery_key": "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", "phase": "restart",
                                              "method": "authrestart"}, fake)
     expect(result, fake, msg="exit code 11: authentication failed")
-    assert "nothing was restarted" in result["msg"] and fake.state()["filevault"]["authrestart_armed"] is False
+    assert "nothing was restarted" in result["msg"] and fake.state()["boot"]["count"] == 1
 
 
 def test_the_plain_restart_asks_shutdown(harness):
