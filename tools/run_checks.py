@@ -204,16 +204,18 @@ def check_evidence() -> tuple[int, str]:
     return result.returncode, (lines[-1] if lines else "macsim evidence: no score printed")
 
 
-# The integration suites in five parts, each its own lane when checks run side by side (the lanes spend most of
-# their time waiting on SSH and on simulated tools, so five fit on two cores): suites with fleets of their own
-# (a: options and the bench; d: preflight and the sliced reports; e: the demo fleet's playbooks), the rest, which
-# share one session fleet and end with the secrets scan of that fleet (b), and the suites that spend their time in
-# deliberate waits - hung tools, lingering tools, interruptions (c). A new file joins part b. The split follows the
-# suites' times in the last full run (about 300 to 480 s a lane).
+# The integration suites in five parts, each its own lane when checks run side by side. Most suites are CPU-bound
+# (ansible-playbook, and the modules' Python on the simulated Macs): run alone on two cores, one uses about as many
+# CPU seconds (everything it starts, the Macs included) as it takes, so the parts are balanced by CPU. Per part, CPU
+# seconds of its suites run alone: a 200 (options 175, bench 25), b 190 (the suites that share one session fleet and
+# end with the secrets scan of that fleet, and the README's), c 205 (faults 150, interruptions 45, transient 15: these
+# also spend time in deliberate waits - hung, lingering and settling tools), d 195 (sliced reports 80, real-Mac
+# targets 45, AWX runner 35, preflight 35), e 235 (the demo fleet's playbooks, one module fleet whose tests build on
+# each other). A new file joins part b.
 INTEGRATION_PARTS = {
     "integration-a": ["test_bench.py", "test_options.py"],
     "integration-c": ["test_faults.py", "test_interruptions.py", "test_transient.py"],
-    "integration-d": ["test_awx_runner.py", "test_preflight.py", "test_report_runs.py"],
+    "integration-d": ["test_awx_runner.py", "test_mac_targets.py", "test_preflight.py", "test_report_runs.py"],
     "integration-e": ["test_playbooks.py"],
 }
 

@@ -3,7 +3,9 @@ Macs, and tools/bench.py counts, assembles and prints what it measured. Speed is
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import re
@@ -72,40 +74,36 @@ def test_report_medians_speedup_targets_and_last_line():
     json.dumps(report)
 
 
-@needs_fleet
-def test_baseline_checks_every_account_and_the_bench_counts_it():
-    """Both sides on two simulated Macs: the baseline's round trips and tool calls are its four checks and one
-    sysadminctl per local account (UID 500 and up), as the simulator's own logs and state say."""
-    from macsim.mac import Mac
+# The bench's one fleet, brought up once for this module: bench.main runs on it (its Fleet is this one, taken down
+# here rather than by main), so the baseline and audit runs at forks 8 that the first test checks are main's own.
+FLEET_ARGS = {"macs": 2, "seed": 4, "accounts": "2-4", "latency": "none"}  # main's tiny fleet, as before
 
+
+@pytest.fixture(scope="module")
+def bench_run():
     bench = _bench()
     base = Path(tempfile.mkdtemp(prefix="macops-bench-test-", dir="/tmp"))
     os.chmod(base, 0o755)
     try:
-        env = bench.environment(base)
-        fleet = bench.Fleet(base, 3, 4, "2-12", "none")
+        bench.environment(base)  # what a Fleet's runs expect under its base (the escrow directory)
+        fleet = bench.Fleet(base, *FLEET_ARGS.values())
         try:
-            hosts = fleet.with_python[:2]
-            assert hosts, "the generated fleet has no Mac with a Python"
-            results = {side: fleet.run(playbook, hosts, 8, env, side) for side, playbook in bench.SIDES.items()}
-            for host in hosts:
-                store = fleet.stores[host]
-                accounts = sorted(u["name"] for u in Mac(store.load()).local_users()
-                                  if u["uid"] >= 500 and not u["name"].startswith("_"))
-                checked = sorted(r["argv"][2] for r in store.invocations()
-                                 if r["argv"][:2] == ["sysadminctl", "-secureTokenStatus"])
-                assert checked == accounts and len(accounts) >= 2
-            expected = [4 + len([u for u in Mac(fleet.stores[h].load()).local_users()
-                                 if u["uid"] >= 500 and not u["name"].startswith("_")]) for h in hosts]
-            baseline = results["baseline"]
-            assert baseline["exit"] == 0 and baseline["failed_macs"] == [], baseline.get("tail")
-            assert baseline["max_round_trips"] == max(expected)
-            assert baseline["round_trips_per_mac"] == round(sum(expected) / len(expected), 2)
-            assert baseline["tool_calls_per_mac"] == round(sum(expected) / len(expected), 1)
-            audit = results["audit"]
-            assert audit["exit"] == 0 and audit["failed_macs"] == [], audit.get("tail")
-            assert 1 <= audit["max_round_trips"] < baseline["max_round_trips"]
-            assert audit["peak_rss_mb"] > 0 and audit["max_process_rss_mb"] > 0
+            asked = []
+
+            def shared(_base, *args):
+                asked.append(args)
+                return fleet
+
+            out, printed = base / "bench.json", io.StringIO()
+            with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
+                patch.setattr(bench, "Fleet", shared)
+                patch.setattr(fleet, "down", lambda: None)
+                code = bench.main(["--macs", str(FLEET_ARGS["macs"]), "--seed", str(FLEET_ARGS["seed"]),
+                                   "--accounts", FLEET_ARGS["accounts"], "--latency", FLEET_ARGS["latency"],
+                                   "--repeats", "1", "--forks1-macs", "1", "--scale", "", "--no-remediate",
+                                   "--json", str(out)])
+            assert asked == [tuple(FLEET_ARGS.values())]  # main asked for the fleet its options describe
+            yield bench, fleet, code, printed.getvalue().splitlines(), json.loads(out.read_text())
         finally:
             fleet.down()
     finally:
@@ -113,13 +111,44 @@ def test_baseline_checks_every_account_and_the_bench_counts_it():
 
 
 @needs_fleet
-def test_bench_end_to_end_on_a_tiny_fleet(tmp_path, capsys):
-    bench = _bench()
-    out = tmp_path / "bench.json"
-    code = bench.main(["--macs", "2", "--seed", "4", "--accounts", "2-4", "--latency", "none", "--repeats", "1",
-                       "--forks1-macs", "1", "--scale", "", "--no-remediate", "--json", str(out)])
-    printed = capsys.readouterr().out.splitlines()
-    report = json.loads(out.read_text())
+def test_baseline_checks_every_account_and_the_bench_counts_it(bench_run):
+    """Both sides on the simulated Macs: the baseline's round trips and tool calls are its four checks and one
+    sysadminctl per local account (UID 500 and up), as the simulator's own logs and state say."""
+    from macsim.mac import Mac
+
+    _bench_module, fleet, _code, _printed, report = bench_run
+    runs = {r["label"]: r for r in report["runs"]}
+    hosts = fleet.with_python
+    assert hosts, "the generated fleet has no Mac with a Python"
+    # Which baseline runs each Mac was in: all of them at forks 8, the first alone in the two runs at forks 1.
+    baseline_runs = {h: 1 + (2 if h == hosts[0] else 0) for h in hosts}
+
+    def accounts(host):
+        return sorted(u["name"] for u in Mac(fleet.stores[host].load()).local_users()
+                      if u["uid"] >= 500 and not u["name"].startswith("_"))
+
+    for host in hosts:
+        store = fleet.stores[host]
+        checked = sorted(r["argv"][2] for r in store.invocations()
+                         if r["argv"][:2] == ["sysadminctl", "-secureTokenStatus"])
+        assert checked == sorted(accounts(host) * baseline_runs[host]) and len(accounts(host)) >= 2
+    for label, subset in (("baseline-f8-1", hosts), ("baseline-f1-1", hosts[:1]), ("baseline-f1-2", hosts[:1])):
+        expected = [4 + len(accounts(h)) for h in subset]
+        baseline = runs[label]
+        assert baseline["exit"] == 0 and baseline["failed_macs"] == [], baseline.get("tail")
+        assert baseline["macs"] == len(subset)
+        assert baseline["max_round_trips"] == max(expected)
+        assert baseline["round_trips_per_mac"] == round(sum(expected) / len(expected), 2)
+        assert baseline["tool_calls_per_mac"] == round(sum(expected) / len(expected), 1)
+    baseline, audit = runs["baseline-f8-1"], runs["audit-f8-1"]
+    assert audit["exit"] == 0 and audit["failed_macs"] == [], audit.get("tail")
+    assert 1 <= audit["max_round_trips"] < baseline["max_round_trips"]
+    assert audit["peak_rss_mb"] > 0 and audit["max_process_rss_mb"] > 0
+
+
+@needs_fleet
+def test_bench_end_to_end_on_a_tiny_fleet(bench_run):
+    _bench_module, _fleet, code, printed, report = bench_run
     assert code == 0, printed
     assert set(report["sides"]) == {"baseline@forks8", "audit@forks8", "baseline@forks1", "audit@forks1"}
     assert report["sides"]["baseline@forks1"]["macs"] == 1

@@ -15,13 +15,19 @@ pytestmark = [needs_fleet, pytest.mark.alt_wording]
 MACSIM = str(Path(sys.executable).parent / "macsim")
 
 
+def _set_alt_wording(fleet, on: bool) -> None:
+    """What `macsim set DIR sim.alt_wording=...` does, for every Mac in this process (not one macsim per Mac)."""
+    for host in fleet.hosts:
+        with fleet.store(host).transaction() as state:
+            state["sim"]["alt_wording"] = on
+
+
 @pytest.fixture(scope="module")
 def alt_fleet(mac_fleet):
-    for host in mac_fleet.hosts:
-        subprocess.run([MACSIM, "set", mac_fleet.hosts[host]["dir"], "sim.alt_wording=true"], check=True)
+    _set_alt_wording(mac_fleet, True)
+    assert all(mac_fleet.state(host)["sim"]["alt_wording"] is True for host in mac_fleet.hosts)
     yield mac_fleet
-    for host in mac_fleet.hosts:
-        subprocess.run([MACSIM, "set", mac_fleet.hosts[host]["dir"], "sim.alt_wording=false"], check=True)
+    _set_alt_wording(mac_fleet, False)
 
 
 def _add_user(fleet, host, name, password):
