@@ -222,6 +222,21 @@ class Fleet:
             host_vars.mkdir(parents=True)
             (host_vars / "main.yml").write_text(yaml.safe_dump(_credentials(store.load())))
 
+    def inventory_for(self, hosts: list) -> Path:
+        """An inventory of exactly ``hosts`` (their host_vars linked in): Ansible's work per task grows with the
+        inventory's size, so a run on 50 Macs of a 500-Mac fleet must not carry the other 450."""
+        from macsim import fleet
+
+        path = self.dir / f"inv-{len(hosts)}-{abs(hash(tuple(hosts))) % 10 ** 8}"
+        if not path.exists():
+            wanted = set(hosts)
+            fleet.write_inventory(dict(self.manifest, hosts=[h for h in self.manifest["hosts"] if h["name"] in wanted]),
+                                  str(path / "hosts.yml"))
+            (path / "host_vars").mkdir()
+            for name in hosts:
+                (path / "host_vars" / name).symlink_to(self.dir / "inv" / "host_vars" / name)
+        return path
+
     def first(self, count: int) -> list:
         """The Macs with a Python among the fleet's first ``count``."""
         names = {h["name"] for h in self.manifest["hosts"][:count]}
@@ -240,7 +255,7 @@ class Fleet:
         calls_before = {h: len(self.stores[h].invocations()) for h in hosts}
         extra = {"macops_hosts": ":".join(hosts), "macops_escrow_dir": str(self.base / "escrow"),
                  "macops_transient_wait": 0}
-        command = [shutil.which("ansible-playbook") or "ansible-playbook", "-i", str(self.dir / "inv"),
+        command = [shutil.which("ansible-playbook") or "ansible-playbook", "-i", str(self.inventory_for(hosts)),
                    "--forks", str(forks), str(playbook), "-e", json.dumps(extra)]
         started = time.time()
         code, stdout, seconds, peak, largest = run_measured(command, run_env)
