@@ -186,9 +186,8 @@ def _filevault_findings(model, users):
         out.extend(_recovery_findings(model))
         if users is not None:
             missing = [u for u in users if u["secure_token"] and u["filevault_user"] is False]
-            owners = model["os"]["apple_silicon"]
-            not_owner = [u for u in missing if owners and u["volume_owner"] is False]
-            addable = [u for u in missing if u not in not_owner]
+            addable = [u for u in missing if rules.filevault_addable(model, u)]
+            not_owner = [u for u in missing if u not in addable]
             if addable:
                 out.append(_finding("token_holder_not_filevault_user", "warning",
                                     "Token holders who cannot unlock FileVault at startup: %s." % _names(addable),

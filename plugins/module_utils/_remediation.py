@@ -212,7 +212,7 @@ def filevault_plan(model: dict, admin: Optional[str] = None, have_password: bool
     ready = bool(admin) and have_password and (bool(me and me[0]["secure_token"])
                                                or (bool(admin_token) and not check_mode))
     predicted = bool(admin_token) and check_mode
-    add = [u["name"] for u in users if u["secure_token"] and not u["filevault_user"] and u["name"] in (known or [])
+    add = [u["name"] for u in users if rules.filevault_addable(model, u) and u["name"] in (known or [])
            and u["name"] != admin]
     encrypted = state in ("on", "encrypting")
     return {"state": state, "ready": ready, "predicted": predicted and not ready, "add": add,

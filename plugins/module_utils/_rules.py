@@ -173,6 +173,15 @@ def recovery_path(model: dict) -> Optional[str]:
     return RECOVERY_NONE
 
 
+def filevault_addable(model: dict, user: dict) -> bool:
+    """A token holder that is not (or, FileVault off, not yet) a FileVault user and that fdesetup add, or enabling
+    FileVault with it, can make one (R29b); on Apple silicon only a volume owner can be (R3): a holder without
+    ownership needs its token granted again by an owner first."""
+    if not user["secure_token"] or user["filevault_user"]:
+        return False
+    return not (model["os"]["apple_silicon"] and user["volume_owner"] is False)
+
+
 # How a Mac with FileVault comes back from a restart it was told to make over SSH (macops.tokens.filevault_restart).
 RESTART_PLAIN = "plain"  # FileVault is off: the Mac boots into macOS by itself
 RESTART_AUTHRESTART = "authrestart"  # fdesetup authrestart: the next boot is unlocked once, without anyone at pre-boot

@@ -139,8 +139,34 @@ def test_the_filevault_step_agrees_with_the_filevault_findings(models):
         if "token_holder_not_filevault_user" in codes and holds:
             missing = [u for u in model["users"] if u["secure_token"] and u["filevault_user"] is False
                        and u["name"] in known and u["name"] != admin]
-            assert set(plan["add"]) >= set(u["name"] for u in missing), host
+            assert set(plan["add"]) >= set(u["name"] for u in missing if _rules.filevault_addable(model, u)), host
+        # Never a holder the audit says FileVault cannot take (Apple silicon, not a volume owner): fdesetup refuses it.
+        refused = set(n for f in _findings.findings(model) if f["code"] == "holder_not_volume_owner" for n in f["users"])
+        assert not refused & set(plan["add"]), host
     assert compared >= 3
+
+
+def test_a_holder_filevault_cannot_take_is_reported_not_added(tmp_path):
+    """Apple silicon, FileVault on or off: a token holder that is no volume owner is not added to FileVault (fdesetup
+    add fails with 17, and enabling leaves it out), and the audit says why (holder_not_volume_owner, R3)."""
+    for state in ("on", "off"):
+        users = [{"name": "admin", "uid": 501, "admin": True, "password": "admin-pw", "secure_token": True,
+                  "volume_owner": True},
+                 {"name": "staff", "uid": 502, "password": "staff-pw", "secure_token": True, "volume_owner": False},
+                 {"name": "owner2", "uid": 503, "password": "owner2-pw", "secure_token": True, "volume_owner": True,
+                  "fv_enabled": False}]
+        doc = {"hostname": "as-" + state, "os": {"version": "15.3.1"}, "hardware": {"arch": "apple_silicon"},
+               "users": users, "filevault": {"state": state, "personal_recovery_key": "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF"
+                                             if state == "on" else None, "rate": None}}
+        directory = tmp_path / state
+        store.create_host(directory, doc)
+        model = gather(SimRunner(str(directory)))
+        plan = _remediation.filevault_plan(model, admin="admin", have_password=True, known=["staff", "owner2"])
+        assert plan["add"] == ["owner2"], (state, plan)
+        if state == "on":
+            found = dict((f["code"], f["users"]) for f in _findings.findings(model))
+            assert found["holder_not_volume_owner"] == ["staff"], found
+            assert found["token_holder_not_filevault_user"] == ["owner2"], found
 
 
 def test_the_bootstrap_step_agrees_with_the_bootstrap_findings(models):
