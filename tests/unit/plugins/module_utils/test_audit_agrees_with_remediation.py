@@ -141,7 +141,8 @@ def test_the_filevault_step_agrees_with_the_filevault_findings(models):
                        and u["name"] in known and u["name"] != admin]
             assert set(plan["add"]) >= set(u["name"] for u in missing if _rules.filevault_addable(model, u)), host
         # Never a holder the audit says FileVault cannot take (Apple silicon, not a volume owner): fdesetup refuses it.
-        refused = set(n for f in _findings.findings(model) if f["code"] == "holder_not_volume_owner" for n in f["users"])
+        refused = set(n for f in _findings.findings(model) if f["code"] == "holder_not_volume_owner"
+                      for n in f["users"])
         assert not refused & set(plan["add"]), host
     assert compared >= 3
 
