@@ -74,6 +74,24 @@ def test_report_medians_speedup_targets_and_last_line():
     json.dumps(report)
 
 
+
+def test_the_scale_target_compares_runs_at_the_same_forks():
+    """Scale runs at forks 16: the largest is compared with the comparison Macs' own run at forks 16, never with
+    audit.yml at forks 8; without a run at its forks there is no scale target rather than a wrong one."""
+    bench = _bench()
+    comparison = {("baseline", 8): [_run("b", 10, 8, 60, 30, 30)], ("audit", 8): [_run("a", 10, 8, 10, 1, 12)],
+                  ("baseline", 1): [_run("b", 2, 1, 40, 30, 30)], ("audit", 1): [_run("a", 2, 1, 6, 1, 12)]}
+    settings = {"seed": 1, "accounts": "2-40", "latency": "mac", "forks1_macs": 2, "macs_with_python": 10,
+                "repeats": 1}
+    scale = [_run("s50", 10, 16, 6, 1, 12), _run("s200", 200, 16, 130, 1, 12), _run("s500", 500, 16, 340, 1, 12)]
+    report = bench.assemble(comparison, {}, scale, settings)
+    (target,) = [t for t in report["targets"] if t["target"].startswith("time per Mac")]
+    assert target["target"] == "time per Mac at 500 <= 1.1x that at 10 (forks 16)"
+    assert target["value"] == round(0.68 / 0.6, 2) and target["met"] is False
+    assert "audit@500/f16" in "\n".join(bench.table(report))
+    lone = bench.assemble(comparison, {}, [_run("s500", 500, 16, 340, 1, 12)], settings)
+    assert not [t for t in lone["targets"] if t["target"].startswith("time per Mac")]
+
 # The bench's one fleet, brought up once for this module: bench.main runs on it (its Fleet is this one, taken down
 # here rather than by main), so the baseline and audit runs at forks 8 that the first test checks are main's own.
 FLEET_ARGS = {"macs": 2, "seed": 4, "accounts": "2-4", "latency": "none"}  # main's tiny fleet, as before
