@@ -127,3 +127,19 @@ def test_write_tests_grant_and_remove_a_token_on_a_disposable_mac(targets_fleet)
                                                         macops_test_user_password="macadmin-pw"))
     assert done.returncode != 0 and "must be a local account without a secure token" in done.stdout
     assert len(writes(targets_fleet, "tgt-cli-users")) == 2
+
+
+def test_write_tests_restart_the_mac_only_when_asked(targets_fleet):
+    """With macops_test_restart=true as well, mac_write restarts the Mac (check mode, the restart, check mode) and it
+    comes back on a new boot; without it (the test above) nothing restarts."""
+    before = state(targets_fleet, "tgt-cli-users")["boot"]
+    extra = {"macops_hosts": "tgt-cli-users", "macops_test_disposable": True, "macops_test_user": "labuser",
+             "macops_test_user_password": "lab-pw", "macops_test_restart": True}
+    done = playbook(targets_fleet, "mac_write.yml", extra)
+    assert done.returncode == 0, done.stdout[-6000:]
+    assert "The run took the path check mode said" in done.stdout
+    after = state(targets_fleet, "tgt-cli-users")["boot"]
+    assert after["count"] == before["count"] + 1 and after["phase"] == "up" and after["boottime"] > before["boottime"]
+    assert after["unlocked_by"] == "none"  # FileVault is off on this Mac: a plain restart
+    for password in PASSWORDS:
+        assert password not in done.stdout
