@@ -2,7 +2,7 @@
 per check) on simulated Macs whose tools take a Mac's time to answer (macsim's ``mac`` latency profile), then
 audit.yml alone on bigger fleets, then remediate.yml and its no-change rerun.
 
-Usage: python tools/bench.py [--macs 50] [--forks1-macs 2] [--repeats 1] [--forks1-repeats 2] [--scale 200,500]
+Usage: python tools/bench.py [--macs 50] [--forks1-macs 1] [--repeats 1] [--forks1-repeats 2] [--scale 200,500]
                              [--json bench.json] (--help: every option)
 
 One invocation, on one generated fleet of the largest size asked for (max of --macs and --scale), every tool delayed
@@ -331,7 +331,7 @@ def main(argv: list | None = None) -> int:
     parser.add_argument("--accounts", default="2-40", help="accounts per Mac, MIN-MAX (default 2-40)")
     parser.add_argument("--latency", default="mac", choices=("mac", "none"), help="macsim's latency profile")
     parser.add_argument("--forks", type=int, default=8, help="the parallel runs' forks (default 8)")
-    parser.add_argument("--forks1-macs", type=int, default=2, help="Macs in the forks-1 runs (default 2)")
+    parser.add_argument("--forks1-macs", type=int, default=1, help="Macs in the forks-1 runs (default 1)")
     parser.add_argument("--repeats", type=int, default=1, help="interleaved runs a side at --forks (default 1)")
     parser.add_argument("--forks1-repeats", type=int, default=2, help="interleaved runs a side at forks 1 (default 2)")
     parser.add_argument("--scale", default="200,500", help="fleet sizes audit.yml alone runs on ('' for none)")
@@ -339,8 +339,8 @@ def main(argv: list | None = None) -> int:
                         help="forks of the --scale runs, which also run once on the --macs Macs for the time-per-Mac "
                              "comparison (default 16: a simulated Mac's tools wait, so more forks overlap the waits)")
     parser.add_argument("--no-remediate", action="store_true", help="skip remediate.yml and its rerun")
-    parser.add_argument("--remediate-macs", type=int, default=8,
-                        help="Macs of the comparison fleet remediate.yml runs on (default 8, for the time budget)")
+    parser.add_argument("--remediate-macs", type=int, default=4,
+                        help="Macs of the comparison fleet remediate.yml runs on (default 4, for the time budget)")
     parser.add_argument("--json", default="bench.json", help="where the report goes (default ./bench.json)")
     args = parser.parse_args(argv)
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
