@@ -18,7 +18,7 @@ help:
 	@echo "make fleet-down  take it down"
 	@echo "make bench       audit.yml vs today's one-command-per-check playbook (tests/perf/baseline.yml) on 50"
 	@echo "                 simulated Macs with a Mac's tool latency, then 200 and 500 Macs, remediate.yml twice;"
-	@echo "                 prints the table and targets, writes bench.json (BENCH_ARGS=--help; 37 min measured here)"
+	@echo "                 prints the table and targets, writes bench.json (BENCH_ARGS=--help; 13.5 min measured here)"
 
 system-deps:
 	@missing=""; \

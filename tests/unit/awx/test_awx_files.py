@@ -275,4 +275,4 @@ def test_the_docs_show_the_pod_spec_and_the_credential_types_as_they_are():
         doc_type = load(path)
         assert {"inputs": doc_type["inputs"], "injectors": doc_type["injectors"]} in blocks, path.name
     # The forks and slices table holds figures measured with `make bench`, not placeholders.
-    assert "TODO" not in doc and "| 46 | 8 | 1 | 37.6 s" in doc
+    assert "TODO" not in doc and "| 43 | 8 | 1 | 24.7 s" in doc and "| 468 | 16 | 1 | 294 s" in doc
