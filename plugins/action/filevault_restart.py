@@ -70,26 +70,15 @@ class ActionModule(ActionBase):
         return self._restart(args, planned, result, task_vars)
 
     # ---- the restart ---------------------------------------------------------------------------------------------
-    def _address(self, task_vars):
-        conn = self._connection
-        host = port = None
-        for name, option in (("host", "host"), ("port", "port")):
-            try:
-                value = conn.get_option(option)
-            except KeyError:
-                value = None
-            if name == "host":
-                host = value
-            else:
-                port = value
-        host = host or task_vars.get("ansible_host") or task_vars.get("inventory_hostname")
-        return str(host), int(port or task_vars.get("ansible_port") or 22)
-
     def _option(self, name, default=""):
         try:
             return self._connection.get_option(name) or default
         except KeyError:
             return default
+
+    def _address(self, task_vars):
+        host = self._option("host") or task_vars.get("ansible_host") or task_vars.get("inventory_hostname")
+        return str(host), int(self._option("port") or task_vars.get("ansible_port") or 22)
 
     def _restart(self, args, planned, result, task_vars):
         method = planned["method"]
