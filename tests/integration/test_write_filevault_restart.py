@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from fleetlib import Fleet, needs_fleet, own_fleet
 
@@ -116,3 +119,31 @@ def _no_password_anywhere(fleet, host, artifacts, steps):
     for record in fleet.store(host).invocations():
         assert PW not in " ".join(record["argv"])
     assert not list(Path(tempfile.gettempdir()).glob("macops-hostkeys-*"))  # the pinned keys file is gone
+
+
+def test_restart_playbook_check_then_run_says_per_mac_how_it_came_back(restart_fleet):
+    """playbooks/restart.yml (the role, in batches): --check restarts nothing and names each path; the run restarts
+    the three Macs a path brings back, refuses the fourth, says per Mac how it came back, and fails the run for it."""
+    creds = restart_fleet.workdir / "restart-creds.yml"
+    creds.write_text(yaml.safe_dump({"macops_admin_user": "macadmin", "macops_admin_password": PW}))
+    os.chmod(creds, 0o600)
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
+               ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_NOCOLOR="1", ANSIBLE_PIPELINING="True",
+               **restart_fleet.env())
+    cmd = ["ansible-playbook", "-i", str(restart_fleet.inventory), str(Path(__file__).parents[2] / "playbooks" /
+           "restart.yml"), "-e", "@" + str(creds), "-e", '{"macops_restart_batch": 2}']
+    before = {h: _boot(restart_fleet, h)["count"] for h in HOSTS}
+    checked = subprocess.run(cmd + ["--check"], env=env, capture_output=True, text=True, timeout=600)
+    assert {h: _boot(restart_fleet, h)["count"] for h in HOSTS} == before  # check mode restarted nothing
+    for host, (method, _unlocked) in PATHS.items():
+        assert "%s: would restart by %s" % (host, method) in checked.stdout, checked.stdout[-4000:]
+    assert "oldintel: not restarted, or not back:" in checked.stdout and checked.returncode != 0
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode != 0  # oldintel is refused, and the run fails for it after every Mac was tried
+    for host, (method, unlocked) in PATHS.items():
+        assert "%s: restarted by %s and back in" % (host, method) in done.stdout, done.stdout[-4000:]
+        assert "unlocked by %s" % unlocked in done.stdout
+        assert _boot(restart_fleet, host)["count"] == before[host] + 1
+    assert _boot(restart_fleet, "oldintel")["count"] == before["oldintel"]
+    assert "needs macOS 26 or later on Apple silicon" in done.stdout
+    assert PW not in checked.stdout + checked.stderr + done.stdout + done.stderr
